@@ -1,0 +1,3 @@
+"""Produce and audit verified code datasets."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""The records that flow through the harness: `Sample` in, `Verdict` out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# The fixed vocabulary of rejection reasons, documented in the README.
+REASONS: dict[str, str] = {
+    "invalid_sample": "the record itself is malformed (bad JSON, missing or non-text field, too big)",
+    "syntax_error": "the solution or the tests do not parse",
+    "type_error": "mypy reports an error in the solution",
+    "no_tests": "no test was collected or run",
+    "test_failed": "a test failed, errored, was skipped or xfailed",
+    "timeout": "the run exceeded its wall-clock or CPU limit",
+    "memory_limit": "the run exceeded its memory limit",
+    "output_limit": "the run printed or wrote more than allowed",
+    "crashed": "the run died (signal, early exit, no result record)",
+    "trivial_tests": "the tests pass against a degenerate stand-in of the solution",
+    "weak_tests": "the tests let too many behaviour-changing mutants survive",
+    "duplicate": "the sample repeats an earlier one",
+    "contaminated": "the sample overlaps a benchmark set",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One problem, its solution and its tests (the canonical JSONL record)."""
+
+    id: str
+    solution: str
+    tests: str
+    prompt: str = ""
+    entry_point: str | None = None
+    language: str = "python"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "prompt": self.prompt,
+            "solution": self.solution,
+            "tests": self.tests,
+            "entry_point": self.entry_point,
+            "language": self.language,
+            "meta": self.meta,
+        }
+        return out
+
+    def digest(self) -> str:
+        """A stable hash of everything that can change a verdict."""
+        blob = json.dumps(
+            [self.solution, self.tests, self.entry_point, self.language], ensure_ascii=True
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class InvalidRecord:
+    """An input record that could not be turned into a `Sample`."""
+
+    line: int
+    id: str
+    error: str
+    raw: str = ""
+
+
+@dataclass
+class Verdict:
+    """What the harness concluded about one input record."""
+
+    id: str
+    reasons: list[str] = field(default_factory=list)
+    checks: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return "reject" if self.reasons else "keep"
+
+    def reject(self, reason: str) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "verdict": self.verdict, "reasons": self.reasons,
+                "checks": self.checks}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verdict:
+        return cls(id=data["id"], reasons=list(data["reasons"]), checks=dict(data["checks"]))

@@ -1,0 +1,606 @@
+"""The fork server that runs as PID 1 inside a sandbox container.
+
+It imports pytest, hypothesis, mypy and the in-sandbox handlers once, then serves
+requests read from stdin (4-byte big-endian length + JSON) and answers on stdout the
+same way. Every request runs in a freshly forked child that drops to an unprivileged
+uid, gets its own session, rlimits, work dir and scrubbed environment. The child is
+never trusted: its stdout/stderr are capped, its result travels over a private pipe,
+and when it ends every process of its uid is killed and its files removed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import stat
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK_ROOT = "/work"
+JOB_DIR = "/work/job"
+SCRATCH = ("/work", "/tmp", "/dev/shm", "/cache")
+ROLES = {"sample": 10000, "checker": 9999}
+RESULT_CAP = 64 << 20
+MAX_FRAME = 512 << 20
+
+os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+
+import pytest_job  # noqa: E402  (needs the environment above before pytest loads)
+
+HANDLERS: dict[str, Any] = {}
+
+
+def _load_handlers() -> None:
+    import importlib
+
+    folder = os.path.join(HERE, "handlers")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py") and not name.startswith("_"):
+            mod = importlib.import_module("handlers." + name[:-3])
+            HANDLERS[name[:-3]] = mod
+
+
+# ---------------------------------------------------------------- framing
+
+
+def read_frame(fd: int) -> dict[str, Any] | None:
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    (size,) = struct.unpack(">I", head)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes is too large")
+    body = _read_exact(fd, size)
+    if body is None:
+        return None
+    msg: dict[str, Any] = json.loads(body)
+    return msg
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(fd: int, msg: dict[str, Any]) -> None:
+    body = json.dumps(msg, ensure_ascii=True).encode("ascii")
+    data = struct.pack(">I", len(body)) + body
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+# ---------------------------------------------------------------- the child
+
+
+def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]) -> None:
+    """Runs in the forked child; never returns."""
+    code = 70
+    try:
+        os.setsid()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(fds["out"], 1)
+        os.dup2(fds["err"], 2)
+        res = fds["res"]
+        os.closerange(3, res)
+        os.closerange(res + 1, 65536)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        _apply_limits(req["limits"])
+        home = os.path.join(workdir, ".home")
+        tmp = os.path.join(workdir, ".tmp")
+        os.makedirs(workdir, exist_ok=True)
+        os.chdir(workdir)
+        _write_files(workdir, req.get("files") or {})
+        os.makedirs(home, exist_ok=True)
+        os.makedirs(tmp, exist_ok=True)
+        env = {
+            "PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": tmp,
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONHASHSEED": "0",
+        }
+        os.environ.clear()
+        os.environ.update(env)
+        import tempfile
+
+        tempfile.tempdir = tmp
+        sys.path.insert(0, workdir)
+        job = req["job"]
+        kind = job["kind"]
+        if kind == "command":
+            os.close(res)
+            os.execvpe(job["argv"][0], job["argv"], env)
+        if kind == "pytest":
+            record = pytest_job.run(job.get("args") or [], workdir)
+        elif kind == "call":
+            handler = HANDLERS[job["handler"]]
+            record = {"complete": True, "data": handler.run(job.get("payload") or {}, workdir)}
+        else:
+            record = {"complete": False, "error": f"unknown job kind {kind!r}"}
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        body = json.dumps(record, default=repr).encode()
+        _write_all(res, body)
+        code = record.get("exit_code", 0)
+    except MemoryError:
+        _write_all(fds["res"], b'{"complete": false, "memory_error": true}')
+        code = 71
+    except BaseException:
+        try:
+            os.write(2, traceback.format_exc().encode(errors="replace")[-8000:])
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _apply_limits(limits: dict[str, Any]) -> None:
+    cpu = int(limits.get("cpu") or limits["timeout"]) + 1
+    vsize = _vm_size()
+    mem = vsize + int(limits["memory_mb"]) * (1 << 20)
+    fsize = int(limits["file_size_mb"]) * (1 << 20)
+    for res, value in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (mem, mem)),
+        (resource.RLIMIT_FSIZE, (fsize, fsize)),
+        (resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"])),
+        (resource.RLIMIT_NPROC, (limits["processes"], limits["processes"])),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ):
+        resource.setrlimit(res, value)
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _write_files(workdir: str, files: dict[str, dict[str, str]]) -> None:
+    import base64
+
+    for name, content in files.items():
+        norm = os.path.normpath(name)
+        if norm.startswith(("/", "..")) or norm in (".", ""):
+            raise ValueError(f"file name {name!r} leaves the work dir")
+        path = os.path.join(workdir, norm)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = base64.b64decode(content["b64"]) if "b64" in content else content["text"].encode()
+        with open(path, "wb") as fh:
+            fh.write(data)
+
+
+# ---------------------------------------------------------------- supervision
+
+
+class Capture:
+    """Reads one pipe with a byte cap; remembers whether the cap was hit."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd, self.cap = fd, cap
+        self.buf = bytearray()
+        self.overflow = False
+        self.open = True
+        os.set_blocking(fd, False)
+
+    def pump(self) -> None:
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.open = False
+            return
+        room = self.cap - len(self.buf)
+        if len(chunk) > room:
+            self.overflow = True
+        self.buf += chunk[: max(room, 0)]
+
+    def drain(self) -> None:
+        while self.open:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self.open = False
+                return
+            room = self.cap - len(self.buf)
+            if len(chunk) > room:
+                self.overflow = True
+            self.buf += chunk[: max(room, 0)]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def run_request(req: dict[str, Any]) -> dict[str, Any]:
+    role = req.get("role", "sample")
+    uid = ROLES[role]
+    workdir = JOB_DIR if role == "sample" else "/cache/checker/job"
+    limits = req["limits"]
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    oom_before = _oom_kills()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        os.close(res_r)
+        _child_main(req, uid, workdir, {"out": out_w, "err": err_w, "res": res_w})
+    for fd in (out_w, err_w, res_w):
+        os.close(fd)
+    cap = int(limits["output_bytes"])
+    out, err, res = Capture(out_r, cap), Capture(err_r, cap), Capture(res_r, RESULT_CAP)
+    pidfd = os.pidfd_open(pid)
+    deadline = start + float(limits["timeout"])
+    killed_for = None
+    poller = select.poll()
+    by_fd = {c.fd: c for c in (out, err, res)}
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    exited = False
+    while not exited:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            killed_for = "timeout"
+            break
+        for fd, _ in poller.poll(min(remaining, 1.0) * 1000):
+            if fd == pidfd:
+                exited = True
+                continue
+            cap_ = by_fd[fd]
+            cap_.pump()
+            if not cap_.open:
+                poller.unregister(fd)
+        if out.overflow or err.overflow:
+            killed_for = "output"
+            break
+        if res.overflow:
+            killed_for = "result"
+            break
+    if not exited:
+        _sweep(uid, workdir, clean=False)
+    _, wstatus, rusage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    os.close(pidfd)
+    full = _full_scratch()
+    leftovers = _sweep(uid, workdir, clean=True, keep_cache=role == "checker")
+    for c in (out, err, res):
+        c.drain()
+        c.close()
+    _reap_orphans()
+    cpu = rusage.ru_utime + rusage.ru_stime
+    cpu_limit = float(limits.get("cpu") or limits["timeout"])
+    reply = _classify(
+        wstatus, killed_for, res.buf, err, full, _oom_kills() > oom_before, cpu >= cpu_limit,
+        req["job"],
+    )
+    reply.update(
+        wall_time=wall,
+        cpu_time=cpu,
+        peak_memory_kb=rusage.ru_maxrss,
+        stdout=out.buf.decode("utf-8", "replace"),
+        stderr=err.buf.decode("utf-8", "replace"),
+        stdout_truncated=out.overflow,
+        stderr_truncated=err.overflow,
+    )
+    dirty = _scratch_dirty()
+    if leftovers or dirty:
+        reply["tainted"] = leftovers or dirty
+    return reply
+
+
+def _classify(
+    wstatus: int,
+    killed_for: str | None,
+    raw: bytes,
+    err: Capture,
+    full: str | None,
+    oom: bool,
+    cpu_spent: bool,
+    job: dict[str, Any],
+) -> dict[str, Any]:
+    exit_code = os.waitstatus_to_exitcode(wstatus)
+    sig = -exit_code if exit_code < 0 else None
+    reply: dict[str, Any] = {"exit_code": exit_code if sig is None else None, "signal": sig}
+    record: dict[str, Any] = {}
+    if raw:
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            record = {}
+    if not isinstance(record, dict):
+        record = {}
+    for key in ("collected", "tests", "collect_errors", "data"):
+        if key in record:
+            reply[key] = record[key]
+
+    def done(status: str, detail: str) -> dict[str, Any]:
+        reply["status"], reply["detail"] = status, detail
+        return reply
+
+    if killed_for == "timeout":
+        return done("timeout", "wall-clock limit reached; the process group was killed")
+    if killed_for == "output":
+        return done("output_limit", "stdout or stderr went over the cap; the run was killed")
+    if killed_for == "result":
+        return done("crashed", "the result record went over its cap")
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_spent):
+        return done("timeout", "CPU-time limit reached")
+    if record.get("memory_error") or (sig == signal.SIGKILL and oom):
+        return done("memory_limit", "the run ran out of memory")
+    if full:
+        return done("output_limit", f"the run filled {full}")
+    if sig is not None:
+        return done("crashed", f"killed by signal {signal.Signals(sig).name}")
+    if job["kind"] == "command":
+        if exit_code == 0:
+            return done("ok", "")
+        if b"MemoryError" in err.buf[-4096:]:
+            return done("memory_limit", "MemoryError")
+        return done("failed", f"exit code {exit_code}")
+    if not record.get("complete"):
+        why = record.get("error") or "the run exited before writing a complete result"
+        return done("crashed", f"{why} (exit code {exit_code})")
+    if job["kind"] == "call":
+        return done("ok" if exit_code == 0 else "failed", record.get("error", ""))
+    tests = record.get("tests") or []
+    if any("MemoryError" in (t.get("message") or "") for t in tests if t["outcome"] != "passed"):
+        return done("memory_limit", "a test raised MemoryError")
+    collected = record.get("collected") or 0
+    bad = [t for t in tests if t["outcome"] != "passed"]
+    if record.get("collect_errors"):
+        return done("failed", "collection failed")
+    if collected == 0:
+        return done("failed", "no test was collected")
+    if len(tests) != collected:
+        return done("failed", f"{collected} tests collected but {len(tests)} reported")
+    if bad:
+        return done("failed", f"{len(bad)} of {collected} tests did not pass")
+    if exit_code != 0:
+        return done("failed", f"exit code {exit_code}")
+    return done("ok", "")
+
+
+def _oom_kills() -> int:
+    for path, key in (
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+    ):
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except OSError:
+            continue
+    return 0
+
+
+def _full_scratch() -> str | None:
+    for path in SCRATCH:
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        if st.f_blocks and st.f_bavail * 100 < st.f_blocks:
+            return path
+    return None
+
+
+def _scratch_dirty() -> str | None:
+    """After cleanup the sample-owned scratch must be empty; anything else taints the slot."""
+    for path in SCRATCH:
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        if st.f_blocks and st.f_bavail * 10 < st.f_blocks * 9 and path != "/cache":
+            return f"{path} still holds data after cleanup"
+    return None
+
+
+def _sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str | None:
+    """Kill every process of `uid` (from a helper running as that uid) and remove its files."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            me = os.getpid()
+            left = ""
+            for _ in range(50):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                left = _processes_of(uid, me)
+                if not left:
+                    break
+                time.sleep(0.002)
+            if clean:
+                roots = [workdir, *(p for p in SCRATCH if not (keep_cache and p == "/cache"))]
+                _remove_owned(uid, roots)
+            os.write(w, left.encode())
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.close(w)
+    left = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        left += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return f"processes left behind: {left.decode()}" if left else None
+
+
+def _processes_of(uid: int, me: int) -> str:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/status") as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            state = _state(name)
+                            if state != "Z":
+                                found.append(name)
+                        break
+        except OSError:
+            continue
+    return ",".join(found)
+
+
+def _state(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _remove_owned(uid: int, roots: list[str]) -> None:
+    for root in roots:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if st.st_uid != uid:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path, onerror=_force_remove)
+            else:
+                os.unlink(path)
+
+
+def _force_remove(func: Any, path: str, _exc: Any) -> None:
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, onerror=_ignore)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _ignore(*_: Any) -> None:
+    pass
+
+
+def _reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# ---------------------------------------------------------------- main loop
+
+
+def _prepare_dirs() -> None:
+    os.makedirs(JOB_DIR, exist_ok=True)
+    os.chmod(JOB_DIR, 0o1777)
+
+
+def _set_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us
+    except OSError:
+        pass
+
+
+def main() -> None:
+    chan_in = os.dup(0)
+    chan_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # keeps anything printed by imports off the channel
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _set_subreaper()
+    _prepare_dirs()
+    _load_handlers()
+    pytest_job.prepare(JOB_DIR)
+    gc.collect()
+    gc.freeze()
+    while True:
+        req = read_frame(chan_in)
+        if req is None:
+            return
+        op = req.get("op")
+        try:
+            if op == "ping":
+                reply: dict[str, Any] = {"ok": True, "versions": pytest_job.versions(),
+                                         "handlers": sorted(HANDLERS)}
+            elif op == "run":
+                reply = run_request(req)
+            else:
+                reply = {"status": "sandbox_error", "detail": f"unknown op {op!r}"}
+        except Exception:
+            reply = {"status": "sandbox_error", "detail": traceback.format_exc()[-4000:],
+                     "tainted": "supervisor error"}
+        write_frame(chan_out, reply)
+
+
+if __name__ == "__main__":
+    main()
