@@ -9,7 +9,7 @@ from typing import Any
 
 # The fixed vocabulary of rejection reasons, documented in the README.
 REASONS: dict[str, str] = {
-    "invalid_sample": "the record itself is malformed (bad JSON, missing or non-text field, too big)",
+    "invalid_sample": "the record is malformed (bad JSON, missing or non-text field, too big)",
     "syntax_error": "the solution or the tests do not parse",
     "type_error": "mypy reports an error in the solution",
     "no_tests": "no test was collected or run",

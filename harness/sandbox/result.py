@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """How one run in the sandbox ended."""
 
     OK = "ok"

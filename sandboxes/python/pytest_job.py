@@ -10,11 +10,10 @@ import os
 import sys
 from typing import Any
 
+import hypothesis
 import pytest
 from _pytest.config import _prepareconfig
 from _pytest.main import Session
-
-import hypothesis
 from hypothesis import settings
 
 # Deterministic, database-free property tests: verdicts must not depend on the run.

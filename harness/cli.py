@@ -1,0 +1,173 @@
+"""The `harness` command line: parse, build the config, call the library, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from harness import __version__
+from harness.errors import ConfigError, HarnessError
+
+F = TypeVar("F", bound=Callable[..., Any])
+err_console = Console(stderr=True)
+
+
+def _fail(exc: BaseException) -> None:
+    if os.environ.get("HARNESS_DEBUG"):
+        traceback.print_exc()
+    err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+def _load_config_file(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """A TOML file's [verify] table supplies defaults; flags and HARNESS_* win over it."""
+    if not value:
+        return
+    try:
+        data = tomllib.loads(Path(value).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.BadParameter(f"cannot read config file {value}: {exc}") from exc
+    table = data.get("verify", data)
+    ctx.default_map = {**(ctx.default_map or {}),
+                       **{k.replace("-", "_"): v for k, v in table.items()}}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """Produce and audit verified code datasets."""
+
+
+@main.command()
+@click.option("--config", type=click.Path(dir_okay=False), envvar="HARNESS_CONFIG",
+              callback=_load_config_file, is_eager=True, expose_value=False,
+              help="TOML file whose [verify] table sets defaults for these options.")
+@click.argument("input_path", metavar="INPUT", type=str)
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Verdict JSONL, one line per input record, in input order.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "canonical", "humaneval", "mbpp", "pytest"]))
+@click.option("--keep", "keep_path", help="Write the kept samples (canonical JSONL) here.")
+@click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--workers", type=click.IntRange(1), envvar="HARNESS_WORKERS",
+              default=lambda: os.cpu_count() or 1, show_default="cores")
+@click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
+              show_default=True, help="Wall-clock seconds per test run.")
+@click.option("--memory", type=click.IntRange(16), envvar="HARNESS_MEMORY", default=512,
+              show_default=True, help="Megabytes a test run may allocate.")
+@click.option("--mypy-args", envvar="HARNESS_MYPY_ARGS", default=None,
+              help="mypy flags, as one string (default: mypy's defaults, missing imports "
+                   "ignored).")
+@click.option("--no-typecheck", is_flag=True, help="Skip mypy.")
+@click.option("--probes", envvar="HARNESS_PROBES", default="stubs,mutants,lint",
+              show_default=True, help="Comma-separated probes to run on passing samples.")
+@click.option("--no-probes", is_flag=True, help="Run no probe.")
+@click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
+              envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--store", "store_path", envvar="HARNESS_STORE", default=".harness/store.sqlite",
+              show_default=True, help="Result store that makes re-runs resume.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
+@click.option("--image", envvar="HARNESS_IMAGE", default=None,
+              help="Sandbox image (default: the one `harness sandbox build` made).")
+@click.option("--runtime", envvar="HARNESS_RUNTIME", default=None,
+              help="Container runtime for the sandbox, e.g. runsc where gVisor is installed.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
+           reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
+           mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
+           min_mutation_score: float, mutant_limit: int, store_path: str, no_cache: bool,
+           image: str | None, runtime: str | None, progress: bool | None) -> None:
+    """Check every sample of INPUT (a file or -) and write one verdict per sample."""
+    import shlex
+
+    from harness.checks.typecheck import DEFAULT_MYPY_ARGS
+    from harness.pipeline import ALL_PROBES, VerifyConfig
+    from harness.run import run_verify
+
+    chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())
+    unknown = set(chosen) - set(ALL_PROBES)
+    if unknown:
+        raise click.BadParameter(f"unknown probe(s) {sorted(unknown)}; choose from "
+                                 f"{', '.join(ALL_PROBES)}", param_hint="--probes")
+    if as_json and output == "-":
+        raise click.UsageError("--json prints the summary on stdout: send verdicts to a file "
+                               "with -o")
+    config = VerifyConfig(
+        timeout=timeout, memory_mb=memory, typecheck=not no_typecheck,
+        mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
+        probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        workers=workers,
+    )
+    try:
+        summary = run_verify(
+            input_path, fmt=fmt, config=config, output=output, keep_path=keep_path,
+            reject_path=reject_path, store_path=None if no_cache else store_path, image=image,
+            runtime=runtime,
+            progress=sys.stderr.isatty() if progress is None else progress,
+            console=err_console,
+        )
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    summary.render(err_console)
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), indent=2))
+
+
+@main.group()
+def sandbox() -> None:
+    """Build and check the sandbox image."""
+
+
+@sandbox.command()
+@click.option("--base", default="auto", show_default=True,
+              help="Base image: `auto` (python:3.11-slim if present, else Debian bootstrap), "
+                   "`debian` (bootstrap from the host's apt sources) or an image name.")
+@click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
+def build(base: str, force: bool) -> None:
+    """Build the sandbox image (skipped when the recipe's image exists)."""
+    from harness.sandbox.image import build as build_image
+
+    try:
+        tag = build_image(base=base, force=force, say=lambda m: err_console.print(m))
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    click.echo(tag)
+
+
+@sandbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def doctor(as_json: bool) -> None:
+    """Report whether the sandbox can run here, and what to do about what is missing."""
+    from harness.sandbox.doctor import diagnose, render
+
+    findings = diagnose()
+    if as_json:
+        click.echo(json.dumps(findings, indent=2))
+    else:
+        render(findings, err_console)
+    if any(f["state"] == "fail" for f in findings):
+        sys.exit(1)
+
+
+def entry() -> None:
+    try:
+        main()
+    except ConfigError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    entry()

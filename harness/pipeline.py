@@ -1,0 +1,210 @@
+"""The verify pipeline: records in, verdicts out, in input order.
+
+Records are taken in chunks: each chunk's solutions are type-checked by one mypy call
+while its tests run sample by sample on the warm pool; two chunks are in flight at once
+so neither kind of work waits for the other. Finished verdicts go to the store first,
+so a run killed at any point resumes without redoing them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from typing import Any
+
+from harness.checks.syntax import check_syntax
+from harness.checks.tests import run_tests
+from harness.checks.typecheck import DEFAULT_MYPY_ARGS, typecheck_batch
+from harness.records import InvalidRecord, Sample, Verdict
+from harness.sandbox.pool import Pool
+from harness.sandbox.result import Limits
+from harness.store import Store, cache_key
+
+ALL_PROBES = ("stubs", "mutants", "lint")
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """Everything that decides a verdict (plus how much parallelism to use)."""
+
+    timeout: float = 10.0
+    memory_mb: int = 512
+    output_bytes: int = 1 << 20
+    typecheck: bool = True
+    mypy_args: tuple[str, ...] = DEFAULT_MYPY_ARGS
+    probes: tuple[str, ...] = ALL_PROBES
+    min_mutation_score: float = 0.5
+    mutant_limit: int = 30
+    probe_budget: float = 30.0
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    batch: int = 64
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(timeout=self.timeout, memory_mb=self.memory_mb,
+                      output_bytes=self.output_bytes)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that can change a verdict; they go into the cache key."""
+        out = asdict(self)
+        for key in ("workers", "batch"):
+            out.pop(key)
+        return out
+
+
+@dataclass
+class Done:
+    """One finished input record."""
+
+    verdict: Verdict
+    record: Sample | InvalidRecord
+    cached: bool = False
+
+
+@dataclass
+class _Pending:
+    record: Sample | InvalidRecord
+    key: str | None = None
+    verdict: Verdict | None = None
+    cached: bool = False
+    tests: Future[tuple[list[str], dict[str, Any]]] | None = None
+    type_index: int | None = None
+
+
+class Verifier:
+    """Runs every check on a stream of records with one pool and one store."""
+
+    def __init__(self, config: VerifyConfig, pool: Pool, store: Store | None,
+                 image_id: str) -> None:
+        self.config = config
+        self.pool = pool
+        self.store = store
+        self.image_id = image_id
+        self.stage_seconds: dict[str, float] = {"syntax": 0.0, "types": 0.0, "tests": 0.0,
+                                                "probes": 0.0}
+        self._time_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=pool.size * 2 + 2,
+                                            thread_name_prefix="verify")
+
+    def _spent(self, stage: str, started: float) -> None:
+        with self._time_lock:
+            self.stage_seconds[stage] += time.perf_counter() - started
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, records: Iterable[Sample | InvalidRecord]) -> Iterator[Done]:
+        """Yield one `Done` per input record, in input order."""
+        it = iter(records)
+        window: deque[tuple[list[_Pending], Future[list[dict[str, Any]]] | None]] = deque()
+        while chunk := list(islice(it, self.config.batch)):
+            window.append(self._submit(chunk))
+            while len(window) > 2:
+                yield from self._finish(*window.popleft())
+        while window:
+            yield from self._finish(*window.popleft())
+
+    # ------------------------------------------------------------ submit
+
+    def _submit(
+        self, chunk: list[Sample | InvalidRecord]
+    ) -> tuple[list[_Pending], Future[list[dict[str, Any]]] | None]:
+        items = [_Pending(record) for record in chunk]
+        keys = {}
+        for item in items:
+            if isinstance(item.record, Sample):
+                item.key = self._key(item.record)
+                keys[item.key] = item
+        stored = self.store.get_many(list(keys)) if self.store is not None else {}
+        to_type: list[Sample] = []
+        for item in items:
+            record = item.record
+            if isinstance(record, InvalidRecord):
+                verdict = Verdict(id=record.id)
+                verdict.reject("invalid_sample")
+                verdict.checks["input"] = {"line": record.line, "error": record.error}
+                item.verdict = verdict
+                continue
+            if item.key in stored:
+                item.verdict, item.cached = Verdict.from_json(stored[item.key]), True
+                continue
+            started = time.perf_counter()
+            syntax = check_syntax(record)
+            self._spent("syntax", started)
+            if not syntax["ok"]:
+                verdict = Verdict(id=record.id)
+                verdict.reject("syntax_error")
+                verdict.checks["syntax"] = syntax
+                item.verdict = verdict
+                continue
+            if self.config.typecheck:
+                item.type_index = len(to_type)
+                to_type.append(record)
+            item.tests = self._executor.submit(self._run_sample, record)
+        types = (self._executor.submit(self._typecheck, to_type) if to_type else None)
+        return items, types
+
+    def _key(self, sample: Sample) -> str:
+        return str(cache_key(sample.digest(), self.config.identity(), self.image_id,
+                         self.pool.versions))
+
+    def _typecheck(self, samples: list[Sample]) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        try:
+            return typecheck_batch(self.pool, samples, self.config.mypy_args,
+                                   self.config.limits)
+        finally:
+            self._spent("types", started)
+
+    def _run_sample(self, sample: Sample) -> tuple[list[str], dict[str, Any]]:
+        started = time.perf_counter()
+        reasons, facts = run_tests(self.pool, sample, self.config.limits)
+        self._spent("tests", started)
+        checks: dict[str, Any] = {"tests": facts}
+        if not reasons and self.config.probes:
+            from harness.probes.judge import probe_sample
+
+            started = time.perf_counter()
+            probe_reasons, probe_facts = probe_sample(self.pool, sample, self.config)
+            self._spent("probes", started)
+            reasons += probe_reasons
+            checks["probes"] = probe_facts
+        return reasons, checks
+
+    # ------------------------------------------------------------ finish
+
+    def _finish(
+        self, items: list[_Pending], types: Future[list[dict[str, Any]]] | None
+    ) -> Iterator[Done]:
+        type_facts = types.result() if types is not None else []
+        for item in items:
+            if item.verdict is None:
+                assert isinstance(item.record, Sample) and item.tests is not None
+                verdict = Verdict(id=item.record.id)
+                verdict.checks["syntax"] = {"ok": True}
+                if item.type_index is not None:
+                    facts = type_facts[item.type_index]
+                    verdict.checks["types"] = facts
+                    if facts.get("ok") is False:
+                        verdict.reject("type_error")
+                reasons, checks = item.tests.result()
+                for reason in reasons:
+                    verdict.reject(reason)
+                verdict.checks.update(checks)
+                item.verdict = verdict
+                if self.store is not None and item.key and not _infrastructure_failed(verdict):
+                    self.store.put(item.key, verdict.to_json())
+            yield Done(item.verdict, item.record, item.cached)
+
+
+def _infrastructure_failed(verdict: Verdict) -> bool:
+    """A verdict the sandbox could not reach honestly is not cached: a re-run retries it."""
+    tests = verdict.checks.get("tests", {})
+    types = verdict.checks.get("types", {})
+    return bool(tests.get("sandbox_error")) or types.get("status") == "sandbox_error"

@@ -1,0 +1,19 @@
+"""Test-strength probes for one sample: stand-ins and mutants, in one warm child."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from probelib.runner import run_probes
+
+
+def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
+    """payload: entry_point, tests_files, probes, mutant_limit, time_budget."""
+    return run_probes(
+        workdir,
+        payload["entry_point"],
+        list(payload["tests_files"]),
+        list(payload["probes"]),
+        int(payload["mutant_limit"]),
+        float(payload["time_budget"]),
+    )
