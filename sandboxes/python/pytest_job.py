@@ -100,6 +100,9 @@ def run(args: list[str], workdir: str) -> dict[str, Any]:
         config.hook.pytest_runtestloop(session=session)
     except pytest.UsageError as exc:
         _RECORDER.collect_errors.append(str(exc))
+    except Session.Interrupted as exc:
+        if not _RECORDER.collect_errors:  # only a failed collection ends a session this way
+            return {"complete": False, "error": f"pytest was interrupted: {exc!r}"}
     except (KeyboardInterrupt, SystemExit, pytest.exit.Exception) as exc:
         return {"complete": False, "error": f"pytest was stopped: {exc!r}"}
     except MemoryError:

