@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from harness.explain import explain
 from harness.records import REASONS, Verdict
 
 
@@ -37,7 +39,7 @@ class Summary:
                 self.reasons[reason] += 1
                 seen = self.examples.setdefault(reason, [])
                 if len(seen) < 5:
-                    seen.append(verdict.id)
+                    seen.append(f"{verdict.id}: {explain(verdict, reason)}"[:300])
         else:
             self.kept += 1
 
@@ -74,9 +76,9 @@ class Summary:
         table.add_row("[green]keep[/]", str(self.kept), share(self.kept), "")
         table.add_row("[red]reject[/]", str(self.rejected), share(self.rejected), "")
         for reason, count in self.reasons.most_common():
-            examples = ", ".join(self.examples.get(reason, [])[:3])
+            example = escape(self.examples.get(reason, [""])[0][:160])
             table.add_row(f"  {reason}", str(count), share(count),
-                          f"{REASONS.get(reason, '')}\n[dim]e.g. {examples}[/]")
+                          f"{REASONS.get(reason, '')}\n[dim]e.g. {example}[/]")
         console.print(table)
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items() if v)
         done = self.total - self.cached
