@@ -12,6 +12,12 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _error_line(text: str) -> str:
+    """pytest's `E ` lines say what failed; the last line only says where."""
+    errors = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+    return " ".join(errors)[:300] if errors else _last_line(text)
+
+
 def _changed_lines(diff: str) -> str:
     return " / ".join(ln for ln in diff.splitlines()
                       if ln[:1] in "+-" and not ln.startswith(("+++", "---")))
@@ -35,7 +41,7 @@ def explain(verdict: Verdict, reason: str) -> str:
         if tests.get("collect_errors"):
             return "collection: " + _last_line(tests["collect_errors"][0])
         bad = (tests.get("not_passed") or [{}])[0]
-        message = _last_line(bad.get("message", ""))
+        message = _error_line(bad.get("message", ""))
         return f"{bad.get('nodeid', '?')} {bad.get('outcome', '')}: {message}"
     if reason == "trivial_tests":
         return "passes with stand-in: " + ", ".join(probes.get("stubs", {}).get("passed_by", []))

@@ -73,8 +73,7 @@ class _Pending:
     key: str | None = None
     verdict: Verdict | None = None
     cached: bool = False
-    tests: Future[tuple[list[str], dict[str, Any]]] | None = None
-    type_index: int | None = None
+    future: Future[Verdict] | None = None
 
 
 class Verifier:
@@ -116,13 +115,12 @@ class Verifier:
         self, chunk: list[Sample | InvalidRecord]
     ) -> tuple[list[_Pending], Future[list[dict[str, Any]]] | None]:
         items = [_Pending(record) for record in chunk]
-        keys = {}
         for item in items:
             if isinstance(item.record, Sample):
                 item.key = self._key(item.record)
-                keys[item.key] = item
-        stored = self.store.get_many(list(keys)) if self.store is not None else {}
-        to_type: list[Sample] = []
+        keys = [item.key for item in items if item.key]
+        stored = self.store.get_many(keys) if self.store is not None else {}
+        to_run: list[_Pending] = []
         for item in items:
             record = item.record
             if isinstance(record, InvalidRecord):
@@ -130,29 +128,28 @@ class Verifier:
                 verdict.reject("invalid_sample")
                 verdict.checks["input"] = {"line": record.line, "error": record.error}
                 item.verdict = verdict
-                continue
-            if item.key in stored:
+            elif item.key in stored:
                 item.verdict, item.cached = Verdict.from_json(stored[item.key]), True
-                continue
-            started = time.perf_counter()
-            syntax = check_syntax(record)
-            self._spent("syntax", started)
-            if not syntax["ok"]:
-                verdict = Verdict(id=record.id)
-                verdict.reject("syntax_error")
-                verdict.checks["syntax"] = syntax
-                item.verdict = verdict
-                continue
-            if self.config.typecheck:
-                item.type_index = len(to_type)
-                to_type.append(record)
-            item.tests = self._executor.submit(self._run_sample, record)
-        types = (self._executor.submit(self._typecheck, to_type) if to_type else None)
+            else:
+                started = time.perf_counter()
+                syntax = check_syntax(record)
+                self._spent("syntax", started)
+                if syntax["ok"]:
+                    to_run.append(item)
+                else:
+                    item.verdict = Verdict(id=record.id, checks={"syntax": syntax})
+                    item.verdict.reject("syntax_error")
+        samples = [item.record for item in to_run if isinstance(item.record, Sample)]
+        # Submitted before the samples, so it is never starved by samples waiting on it.
+        types = (self._executor.submit(self._typecheck, samples)
+                 if samples and self.config.typecheck else None)
+        for index, item in enumerate(to_run):
+            item.future = self._executor.submit(self._check_sample, item, types, index)
         return items, types
 
     def _key(self, sample: Sample) -> str:
         return str(cache_key(sample.digest(), self.config.identity(), self.image_id,
-                         self.pool.versions))
+                             self.pool.versions))
 
     def _typecheck(self, samples: list[Sample]) -> list[dict[str, Any]]:
         started = time.perf_counter()
@@ -162,44 +159,45 @@ class Verifier:
         finally:
             self._spent("types", started)
 
-    def _run_sample(self, sample: Sample) -> tuple[list[str], dict[str, Any]]:
+    def _check_sample(self, item: _Pending, types: Future[list[dict[str, Any]]] | None,
+                      index: int) -> Verdict:
+        """Tests, then probes if they passed; stored as soon as the chunk's mypy is in."""
+        sample = item.record
+        assert isinstance(sample, Sample)
         started = time.perf_counter()
         reasons, facts = run_tests(self.pool, sample, self.config.limits)
         self._spent("tests", started)
-        checks: dict[str, Any] = {"tests": facts}
+        verdict = Verdict(id=sample.id, checks={"syntax": {"ok": True}})
+        if types is not None:
+            type_facts = types.result()[index]
+            verdict.checks["types"] = type_facts
+            if type_facts.get("ok") is False:
+                verdict.reject("type_error")
+        verdict.checks["tests"] = facts
+        for reason in reasons:
+            verdict.reject(reason)
         if not reasons and self.config.probes:
             from harness.probes.judge import probe_sample
 
             started = time.perf_counter()
             probe_reasons, probe_facts = probe_sample(self.pool, sample, self.config)
             self._spent("probes", started)
-            reasons += probe_reasons
-            checks["probes"] = probe_facts
-        return reasons, checks
+            verdict.checks["probes"] = probe_facts
+            for reason in probe_reasons:
+                verdict.reject(reason)
+        if self.store is not None and item.key and not _infrastructure_failed(verdict):
+            self.store.put(item.key, verdict.to_json())
+        return verdict
 
     # ------------------------------------------------------------ finish
 
     def _finish(
         self, items: list[_Pending], types: Future[list[dict[str, Any]]] | None
     ) -> Iterator[Done]:
-        type_facts = types.result() if types is not None else []
         for item in items:
             if item.verdict is None:
-                assert isinstance(item.record, Sample) and item.tests is not None
-                verdict = Verdict(id=item.record.id)
-                verdict.checks["syntax"] = {"ok": True}
-                if item.type_index is not None:
-                    facts = type_facts[item.type_index]
-                    verdict.checks["types"] = facts
-                    if facts.get("ok") is False:
-                        verdict.reject("type_error")
-                reasons, checks = item.tests.result()
-                for reason in reasons:
-                    verdict.reject(reason)
-                verdict.checks.update(checks)
-                item.verdict = verdict
-                if self.store is not None and item.key and not _infrastructure_failed(verdict):
-                    self.store.put(item.key, verdict.to_json())
+                assert item.future is not None
+                item.verdict = item.future.result()
             yield Done(item.verdict, item.record, item.cached)
 
 
