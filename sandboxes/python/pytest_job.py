@@ -90,6 +90,13 @@ def prepare(job_dir: str) -> None:
     _WARM.update(config=config, session=session, job_dir=job_dir)
 
 
+def warm_session(workdir: str) -> tuple[Any, Any] | None:
+    """The prepared (config, session), when it was prepared for `workdir`."""
+    if _WARM.get("job_dir") != workdir:
+        return None
+    return _WARM["config"], _WARM["session"]
+
+
 def run(args: list[str], workdir: str) -> dict[str, Any]:
     """Collect and run the tests in `workdir`; called in the forked child."""
     if args or workdir != _WARM.get("job_dir"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest_job
 from probelib.runner import run_probes
 
 
@@ -16,4 +17,5 @@ def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
         list(payload["probes"]),
         int(payload["mutant_limit"]),
         float(payload["time_budget"]),
+        pytest_job.warm_session(workdir),
     )

@@ -12,6 +12,7 @@ import copy
 import inspect
 import math
 import signal
+import time
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,6 +22,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+class OutOfTime(Exception):
+    """The whole search for a distinguishing input ran out of time."""
 
 
 class CallTimeout(BaseException):
@@ -109,7 +114,8 @@ def strategy_for_type(ann: Any, depth: int = 0,
     if origin in (dict, typing.Mapping) or str(origin).endswith("Mapping"):
         if len(args) != 2:
             return None
-        key, value = strategy_for_type(args[0], depth + 1, near), strategy_for_type(args[1], depth + 1, near)
+        key = strategy_for_type(args[0], depth + 1, near)
+        value = strategy_for_type(args[1], depth + 1, near)
         return st.dictionaries(key, value, max_size=5) if key and value else None
     return None
 
@@ -167,13 +173,17 @@ def _argument_strategy(fn: Callable[..., Any], observed: Sequence[Call],
 
 def draw_distinguishing_input(orig: Callable[..., Any], mutant: Callable[..., Any],
                               observed: Sequence[Call] = (), max_examples: int = 60,
-                              budget: float = 0.25,
-                              near: Sequence[Any] = ()) -> dict[str, str] | None:
+                              budget: float = 0.25, near: Sequence[Any] = (),
+                              total: float = 2.0) -> dict[str, str] | None:
     """An input on which `orig` and `mutant` behave differently, or None if none is found.
 
     `near` holds the solution's literal constants: inputs next to them find boundaries.
+    The search stops after `total` seconds; not finding one then counts as agreeing.
     """
+    stop = time.monotonic() + total
     for call in observed:
+        if time.monotonic() > stop:
+            return None
         found = differs(orig, mutant, call, budget)
         if found:
             return _report(call, found, "from the tests")
@@ -183,10 +193,15 @@ def draw_distinguishing_input(orig: Callable[..., Any], mutant: Callable[..., An
     config = settings(max_examples=max_examples, derandomize=True, database=None,
                       deadline=None, phases=[Phase.generate],
                       suppress_health_check=list(HealthCheck))
+
+    def condition(c: Call) -> bool:
+        if time.monotonic() > stop:
+            raise OutOfTime()
+        return differs(orig, mutant, c, budget) is not None
+
     try:
-        call = find(strategy, lambda c: differs(orig, mutant, c, budget) is not None,
-                    settings=config)
-    except (NoSuchExample, Unsatisfiable):
+        call = find(strategy, condition, settings=config)
+    except (NoSuchExample, Unsatisfiable, OutOfTime):
         return None
     found = differs(orig, mutant, call, budget)
     return _report(call, found, "drawn by hypothesis") if found else None

@@ -8,6 +8,7 @@ it, runs the collected items, and reports over a pipe. A variant that hangs is k
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import pickle
@@ -19,44 +20,70 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from probelib.equivalence import Call, draw_distinguishing_input
+from probelib.equivalence import Call, CallTimeout, _on_alarm, draw_distinguishing_input
 from probelib.mutants import generate_mutants
 from probelib.stubs import make_stubs
 
 MAX_OBSERVED = 20
+EQUIVALENCE_BUDGET = 1.5  # seconds to look for an input that tells a survivor apart
+
+
+def _within(seconds: float, run: Callable[[], bool]) -> bool:
+    """run(), or False when it takes longer than `seconds`."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run()
+    except CallTimeout:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Collected:
     """The tests, collected once, and the solution objects they refer to."""
 
-    def __init__(self, workdir: str, tests_files: list[str]) -> None:
+    def __init__(self, workdir: str, tests_files: list[str],
+                 warm: tuple[Any, Any] | None = None) -> None:
+        """`warm`: a configured (config, session) for `workdir`, to skip configuring pytest."""
         from _pytest.config import _prepareconfig
         from _pytest.main import Session
 
-        args = ["-q", "-s", "-p", "no:cacheprovider", "--rootdir", workdir, "-c", os.devnull]
-        try:
-            import _hypothesis_pytestplugin  # noqa: F401
+        if warm is not None:
+            self.config, self.session = warm
+        else:
+            args = ["-q", "-s", "-p", "no:cacheprovider", "--rootdir", workdir, "-c",
+                    os.devnull]
+            try:
+                import _hypothesis_pytestplugin  # noqa: F401
 
-            args += ["-p", "_hypothesis_pytestplugin"]
-        except ImportError:
-            pass
-        self.config = _prepareconfig([*args, *tests_files], plugins=[])
-        self.session = Session.from_config(self.config)
-        self.config._do_configure()
-        self.config.hook.pytest_sessionstart(session=self.session)
+                args += ["-p", "_hypothesis_pytestplugin"]
+            except ImportError:
+                pass
+            self.config = _prepareconfig([*args, *tests_files], plugins=[])
+            self.session = Session.from_config(self.config)
+            self.config._do_configure()
+            self.config.hook.pytest_sessionstart(session=self.session)
         self.config.hook.pytest_collection(session=self.session)
         self.items = list(self.session.items)
         self.test_modules = list({id(m): m for m in (getattr(i, "module", None)
                                                        for i in self.items) if m}.values())
 
     def run_items(self) -> bool:
-        """Run every collected item; True only if each setup, call and teardown passed."""
-        from _pytest.runner import runtestprotocol
+        """Run every collected item; True only if each setup, call and teardown passed.
 
+        Items run without pytest's reports: building a failure report (traceback, source)
+        costs more than the test, and a variant only needs to know whether all passed.
+        """
+        state = self.session._setupstate
         for i, item in enumerate(self.items):
             nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
-            reports = runtestprotocol(item, nextitem=nextitem, log=False)
-            if not all(r.passed for r in reports):
+            try:
+                state.setup(item)
+                item.runtest()
+                state.teardown_exact(nextitem)
+            except BaseException:  # failures, errors, skips and xfails are all "not passed"
                 return False
         return True
 
@@ -71,10 +98,12 @@ class Collected:
 def _fork_variant(body: Callable[[], dict[str, Any]], timeout: float) -> dict[str, Any]:
     """Run `body` in a child with its own process group; its dict comes back over a pipe."""
     read_fd, write_fd = os.pipe()
+    gc.freeze()  # children must not walk (and so copy) the parent's whole heap
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
+            gc.disable()
             os.close(read_fd)
             os.setpgid(0, 0)
             null = os.open(os.devnull, os.O_RDWR)
@@ -114,7 +143,8 @@ def _fork_variant(body: Callable[[], dict[str, Any]], timeout: float) -> dict[st
 
 
 def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: list[str],
-               mutant_limit: int, time_budget: float) -> dict[str, Any]:
+               mutant_limit: int, time_budget: float,
+               warm: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Stand-in and mutation probes for one sample; see the module docstring."""
     started = time.monotonic()
     out: dict[str, Any] = {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
@@ -124,7 +154,7 @@ def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: l
     os.dup2(null, 1)  # pytest's reporter must not spend the sample's output cap
     try:
         _probe(out, workdir, entry_point, tests_files, probes, mutant_limit,
-               started + time_budget)
+               started + time_budget, warm)
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
@@ -133,11 +163,12 @@ def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: l
 
 
 def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: list[str],
-           probes: list[str], mutant_limit: int, deadline: float) -> None:
+           probes: list[str], mutant_limit: int, deadline: float,
+           warm: tuple[Any, Any] | None) -> None:
     if workdir not in sys.path:
         sys.path.insert(0, workdir)
     try:
-        collected = Collected(workdir, tests_files)
+        collected = Collected(workdir, tests_files, warm)
     except BaseException as exc:  # collection errors end the session with Interrupted
         out["errors"].append(f"collection failed: {exc!r}"[:500])
         return
@@ -179,7 +210,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         observed: list[Call] = pickle.loads(bytes.fromhex(base["calls"]))
     except Exception:
         observed = []
-    per_variant = max(2.0, 10 * float(base["seconds"]) + 1.0)
+    per_variant = max(0.25, 20 * float(base["seconds"]) + 0.25)
     if "stubs" in probes:
         _stub_probe(out, collected, solution, entry_point, original, per_variant, deadline)
     if "mutants" in probes:
@@ -230,14 +261,15 @@ def _mutant_probe(out: dict[str, Any], collected: Collected, solution: Any, entr
                     mapping[id(value)] = getattr(module, name)
             sys.modules["solution"] = module
             collected.rebind(mapping)
-            passed = collected.run_items()
+            passed = _within(per_variant, collected.run_items)  # a hang is noticed: killed
             result: dict[str, Any] = {"passed": passed}
             if passed and is_function:
                 result["input"] = draw_distinguishing_input(
-                    original, getattr(module, entry_point), observed, near=constants)
+                    original, getattr(module, entry_point), observed, near=constants,
+                    total=EQUIVALENCE_BUDGET)
             return result
 
-        result = _fork_variant(body, per_variant * (3 if is_function else 1))
+        result = _fork_variant(body, per_variant + EQUIVALENCE_BUDGET + 1.0)
         survived_tests = bool(result.get("passed"))
         entry: dict[str, Any] = {"id": mutant.id, "operator": mutant.operator,
                                  "lineno": mutant.lineno, "diff": mutant.diff,
