@@ -28,14 +28,14 @@ MAX_OBSERVED = 20
 EQUIVALENCE_BUDGET = 1.5  # seconds to look for an input that tells a survivor apart
 
 
-def _within(seconds: float, run: Callable[[], bool]) -> bool:
-    """run(), or False when it takes longer than `seconds`."""
+def _within(seconds: float, run: Callable[[], bool]) -> bool | None:
+    """run(), or None when it takes longer than `seconds`."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return run()
     except CallTimeout:
-        return False
+        return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -83,6 +83,8 @@ class Collected:
                 state.setup(item)
                 item.runtest()
                 state.teardown_exact(nextitem)
+            except CallTimeout:
+                raise
             except BaseException:  # failures, errors, skips and xfails are all "not passed"
                 return False
         return True
@@ -262,7 +264,7 @@ def _mutant_probe(out: dict[str, Any], collected: Collected, solution: Any, entr
             sys.modules["solution"] = module
             collected.rebind(mapping)
             passed = _within(per_variant, collected.run_items)  # a hang is noticed: killed
-            result: dict[str, Any] = {"passed": passed}
+            result: dict[str, Any] = {"passed": bool(passed), "hung": passed is None}
             if passed and is_function:
                 result["input"] = draw_distinguishing_input(
                     original, getattr(module, entry_point), observed, near=constants,
@@ -275,7 +277,7 @@ def _mutant_probe(out: dict[str, Any], collected: Collected, solution: Any, entr
                                  "lineno": mutant.lineno, "diff": mutant.diff,
                                  "killed": not survived_tests, "equivalent": None,
                                  "distinguishing_input": None}
-        if result.get("timeout"):
+        if result.get("timeout") or result.get("hung"):
             entry["killed_by"] = "timeout"
         if survived_tests:
             if is_function:
