@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from harness.probes.lint import lint_tests
-
 from harness.checks.tests import TESTS_FILE, sample_files
+from harness.probes.lint import lint_tests
 from harness.records import Sample
 from harness.sandbox.pool import Pool
 from harness.sandbox.result import CallJob, Limits, Status
