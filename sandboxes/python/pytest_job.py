@@ -83,7 +83,9 @@ _WARM: dict[str, Any] = {}
 
 def prepare(job_dir: str) -> None:
     """Configure pytest once, with stdout pointed away from the channel."""
-    config = _prepareconfig([*BASE_ARGS, job_dir, job_dir], plugins=[_RECORDER])
+    # confcutdir: collection and conftest lookup stay inside the job dir, never its parents.
+    config = _prepareconfig([*BASE_ARGS, job_dir, f"--confcutdir={job_dir}", job_dir],
+                            plugins=[_RECORDER])
     session = Session.from_config(config)
     config._do_configure()
     config.hook.pytest_sessionstart(session=session)
@@ -118,7 +120,8 @@ def run(args: list[str], workdir: str) -> dict[str, Any]:
 
 
 def _run_cold(args: list[str], workdir: str) -> dict[str, Any]:
-    code = pytest.main([*BASE_ARGS, workdir, *args, workdir], plugins=[_RECORDER])
+    code = pytest.main([*BASE_ARGS, workdir, f"--confcutdir={workdir}", *args, workdir],
+                       plugins=[_RECORDER])
     record = _RECORDER.record()
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
         return {"complete": False, "error": f"pytest ended with {code!r}"}

@@ -311,7 +311,9 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
     wall = time.monotonic() - start
     os.close(pidfd)
     full = _full_scratch()
+    swept = time.monotonic()
     leftovers = _sweep(uid, workdir, clean=True, keep_cache=role == "checker")
+    swept = time.monotonic() - swept
     for c in (out, err, res):
         c.drain()
         c.close()
@@ -331,6 +333,7 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
         stdout_truncated=out.overflow,
         stderr_truncated=err.overflow,
     )
+    reply["overhead"] = {"sweep": round(swept, 4), "total": round(time.monotonic() - start - wall, 4)}
     dirty = _scratch_dirty()
     if leftovers or dirty:
         reply["tainted"] = leftovers or dirty

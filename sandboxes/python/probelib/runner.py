@@ -54,7 +54,7 @@ class Collected:
             self.config, self.session = warm
         else:
             args = ["-q", "-s", "-p", "no:cacheprovider", "--rootdir", workdir, "-c",
-                    os.devnull]
+                    os.devnull, f"--confcutdir={workdir}"]
             try:
                 import _hypothesis_pytestplugin  # noqa: F401
 
