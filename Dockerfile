@@ -13,7 +13,9 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/python -m compileall -q /opt/venv
 
 COPY runner /opt/runner
-RUN /opt/venv/bin/python -m compileall -q /opt/runner
+RUN /opt/venv/bin/python -m compileall -q /opt/runner \
+ && cd /opt/runner && /opt/venv/bin/python -c "from handlers.mypy import warm; warm()" \
+ && chmod -R a+rX /opt/mypy-cache
 
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \

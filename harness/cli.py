@@ -16,6 +16,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import ConfigError, HarnessError
+from harness.pipeline import default_workers
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
@@ -60,7 +61,8 @@ def main() -> None:
 @click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--workers", type=click.IntRange(1), envvar="HARNESS_WORKERS",
-              default=lambda: os.cpu_count() or 1, show_default="cores")
+              default=lambda: default_workers(), show_default="2 x cores",
+              help="Sandbox slots (containers) run in parallel.")
 @click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
               show_default=True, help="Wall-clock seconds per test run.")
 @click.option("--memory", type=click.IntRange(16), envvar="HARNESS_MEMORY", default=512,

@@ -11,6 +11,7 @@ from harness.sandbox.pool import Pool
 from harness.sandbox.result import CallJob, Limits, Status
 
 # mypy's own defaults, less the errors about third-party packages the sandbox lacks.
+# The image pre-builds mypy's stdlib cache with these (sandboxes/python/handlers/mypy.py).
 DEFAULT_MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")
 
 

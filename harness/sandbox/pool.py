@@ -286,8 +286,11 @@ class Pool:
         self._closed = True
         with self._lock:
             slots, self._slots = self._slots, []
-        for slot in slots:
-            slot.destroy()
+        if slots:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(slots)) as ex:
+                list(ex.map(Slot.destroy, slots))
         for container in client().containers.list(
             all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}
         ):

@@ -575,6 +575,23 @@ def _prepare_dirs() -> None:
     os.chmod(JOB_DIR, 0o1777)
 
 
+def _as_checker(task: Any) -> None:
+    """Run `task` in a child with the checker's uid (its scratch is not ours to write)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.setgroups([])
+            os.setgid(ROLES["checker"])
+            os.setuid(ROLES["checker"])
+            os.makedirs("/cache/checker", exist_ok=True)
+            task()
+        except BaseException:
+            code = 1
+        os._exit(code)
+    os.waitpid(pid, 0)
+
+
 def _set_subreaper() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -593,6 +610,7 @@ def main() -> None:
     _set_subreaper()
     _prepare_dirs()
     _load_handlers()
+    _as_checker(lambda: HANDLERS["mypy"].seed_cache() if "mypy" in HANDLERS else None)
     pytest_job.prepare(JOB_DIR)
     gc.collect()
     gc.freeze()
