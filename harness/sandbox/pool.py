@@ -207,21 +207,37 @@ class Pool:
             raise
 
     def _start_slots(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        """Start every slot at once; return when the first serves, the rest join as ready.
 
-        with ThreadPoolExecutor(self.size) as ex:
-            futures = [ex.submit(Slot, self.spec, self.labels, i) for i in range(self.size)]
-            errors = []
-            for fut in futures:
-                try:
-                    slot = fut.result()
-                except SandboxUnavailable as exc:
-                    errors.append(exc)
-                    continue
-                self._slots.append(slot)
-                self._free.put(slot)
-        if errors:
-            raise errors[0]
+        Starting a container costs most of a second, so a short run should not wait for
+        all of them; a slot that fails to start later is logged and the pool runs smaller.
+        """
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        self._starter = ThreadPoolExecutor(self.size, thread_name_prefix="slot-start")
+        self._starting = [self._starter.submit(self._add_slot, i) for i in range(self.size)]
+        pending = set(self._starting)
+        errors: list[BaseException] = []
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                if fut.exception() is None:
+                    return
+                errors.append(fut.exception())  # type: ignore[arg-type]
+        raise errors[0]
+
+    def _add_slot(self, index: int) -> None:
+        try:
+            slot = Slot(self.spec, self.labels, index)
+        except SandboxUnavailable as exc:
+            log.warning("sandbox slot %d did not start: %s", index, exc)
+            raise
+        with self._lock:
+            if self._closed:
+                slot.destroy()
+                return
+            self._slots.append(slot)
+        self._free.put(slot)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -283,7 +299,11 @@ class Pool:
 
     def close(self) -> None:
         """Remove every container of this pool."""
-        self._closed = True
+        with self._lock:
+            self._closed = True
+        starter = getattr(self, "_starter", None)
+        if starter is not None:
+            starter.shutdown(wait=True)  # a slot still starting is destroyed as it arrives
         with self._lock:
             slots, self._slots = self._slots, []
         if slots:
