@@ -86,6 +86,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--min-score", default="0.5")
+    parser.add_argument("--mbpp", type=Path, default=MBPP,
+                        help="sanitized-mbpp.json (default: ../shared/data beside the repo)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-probes-"))
     common = ["--min-mutation-score", args.min_score]
@@ -108,7 +110,7 @@ def main() -> None:
     md = ["## What the probes find in HumanEval and MBPP\n",
           f"`python bench/probe_audit.py` (threshold {args.min_score}).\n"]
     audit("HumanEval (164 canonical solutions)", he, md)
-    verify(MBPP, tmp / "mbpp.jsonl", "--format", "mbpp", *common)
+    verify(args.mbpp, tmp / "mbpp.jsonl", "--format", "mbpp", *common)
     mbpp = [json.loads(x) for x in (tmp / "mbpp.jsonl").read_text().splitlines()]
     audit("MBPP sanitized (427)", mbpp, md)
     if args.markdown:
