@@ -1,4 +1,9 @@
-"""AST mutants of a solution: small, deterministic changes a good test suite notices."""
+"""AST mutants of a solution: small, deterministic changes a good test suite notices.
+
+Only code inside function and method bodies is mutated; docstrings, annotations,
+decorators and default values are left alone. Every mutant is a whole module source
+(`ast.unparse`) with a unified diff against the unparsed original.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,28 @@ import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-SWAP_CMP: dict[type, type] = {
+SWAP_CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot,
     ast.IsNot: ast.Is,
 }
-SWAP_BIN: dict[type, type] = {
-    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.Div: ast.Mult,
-    ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr,
-    ast.BitOr: ast.BitAnd, ast.LShift: ast.RShift, ast.RShift: ast.LShift,
+SWAP_BIN: dict[type[ast.operator], type[ast.operator]] = {
+    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Mult, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd, ast.BitXor: ast.BitOr, ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift, ast.MatMult: ast.Mult,
 }
+SKIPPED_FIELDS = ("annotation", "returns", "type_comment", "type_params", "decorator_list")
+DROPPABLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Raise, ast.Break,
+             ast.Continue, ast.Delete)
+# Groups are visited round-robin, in this order, so the cap keeps every kind.
+GROUPS = ("compare", "arith", "bool", "not", "constant", "return", "drop", "slice", "range")
 
 
 @dataclass(frozen=True)
 class Mutant:
+    """One mutant: `lineno` is in the original source, `diff` is between unparsed sources."""
+
     id: str
     operator: str
     lineno: int
@@ -28,11 +41,12 @@ class Mutant:
     diff: str
 
 
-Edit = Callable[[ast.AST], str | None]  # mutates the node in place; returns a label
+# An edit takes the node (in a fresh tree) and returns its replacement and a label.
+Edit = Callable[[ast.AST], tuple[ast.AST, str]]
 
 
-def _function_nodes(tree: ast.Module) -> Iterator[ast.AST]:
-    """Every node inside a function body, skipping docstrings and annotations."""
+def _body_nodes(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every node inside a function body, in a fixed order; no docstrings, no annotations."""
     def walk(node: ast.AST, inside: bool) -> Iterator[ast.AST]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
@@ -45,146 +59,193 @@ def _function_nodes(tree: ast.Module) -> Iterator[ast.AST]:
         if inside:
             yield node
         for name, value in ast.iter_fields(node):
-            if name in ("annotation", "returns", "type_comment"):
+            if name in SKIPPED_FIELDS:
                 continue
-            children = value if isinstance(value, list) else [value]
-            for child in children:
+            for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, ast.AST):
                     yield from walk(child, inside)
 
     yield from walk(tree, False)
 
 
+def _plus(node: ast.expr, delta: int) -> ast.expr:
+    op: ast.operator = ast.Add() if delta > 0 else ast.Sub()
+    return ast.BinOp(node, op, ast.Constant(abs(delta)))
+
+
+def _is_int(node: ast.AST | None) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand  # -1 is a literal too
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def _compare_edits(node: ast.Compare) -> list[Edit]:
+    def edit(i: int) -> Edit:
+        def apply(n: ast.AST) -> tuple[ast.AST, str]:
+            assert isinstance(n, ast.Compare)
+            old = type(n.ops[i])
+            n.ops[i] = SWAP_CMP[old]()
+            return n, f"Compare {old.__name__}->{SWAP_CMP[old].__name__}"
+        return apply
+    return [edit(i) for i, op in enumerate(node.ops) if type(op) in SWAP_CMP]
+
+
+def _arith_edit(n: ast.AST) -> tuple[ast.AST, str]:
+    assert isinstance(n, ast.BinOp | ast.AugAssign)
+    old = type(n.op)
+    n.op = SWAP_BIN[old]()
+    kind = "BinOp" if isinstance(n, ast.BinOp) else "AugAssign"
+    return n, f"{kind} {old.__name__}->{SWAP_BIN[old].__name__}"
+
+
+def _bool_edit(n: ast.AST) -> tuple[ast.AST, str]:
+    assert isinstance(n, ast.BoolOp)
+    was_and = isinstance(n.op, ast.And)
+    n.op = ast.Or() if was_and else ast.And()
+    return n, "BoolOp and->or" if was_and else "BoolOp or->and"
+
+
+def _drop_unary(n: ast.AST) -> tuple[ast.AST, str]:
+    assert isinstance(n, ast.UnaryOp)
+    return n.operand, "UnaryOp drop not" if isinstance(n.op, ast.Not) else "UnaryOp drop -"
+
+
+def _add_not(n: ast.AST) -> tuple[ast.AST, str]:
+    assert isinstance(n, ast.If | ast.While | ast.IfExp)
+    n.test = ast.UnaryOp(ast.Not(), n.test)
+    return n, "add not"
+
+
+def _constant_edits(node: ast.Constant) -> list[Edit]:
+    def shift(delta: int) -> Edit:
+        def apply(n: ast.AST) -> tuple[ast.AST, str]:
+            assert isinstance(n, ast.Constant) and isinstance(n.value, int)
+            new = (not n.value) if type(n.value) is bool else n.value + delta
+            return ast.Constant(new), f"Constant {n.value!r}->{new!r}"
+        return apply
+    return [shift(1)] if type(node.value) is bool else [shift(1), shift(-1)]
+
+
+def _bound_edits(node: ast.Slice | ast.Call, label: str) -> list[Edit]:
+    """±1 on each non-constant bound (constant bounds already get the Constant mutants)."""
+    if isinstance(node, ast.Slice):
+        where = {"lower": node.lower, "upper": node.upper}
+    else:
+        where = dict(zip(["start", "stop"] if len(node.args) > 1 else ["stop"], node.args,
+                             strict=False))
+
+    def shift(name: str, delta: int) -> Edit:
+        def apply(n: ast.AST) -> tuple[ast.AST, str]:
+            if isinstance(n, ast.Slice):
+                setattr(n, name, _plus(getattr(n, name), delta))
+            else:
+                assert isinstance(n, ast.Call)
+                i = 1 if name == "stop" and len(n.args) > 1 else 0
+                n.args[i] = _plus(n.args[i], delta)
+            return n, f"{label} {name}{'+1' if delta > 0 else '-1'}"
+        return apply
+    return [shift(name, d) for name, bound in where.items() for d in (1, -1)
+            if bound is not None and not _is_int(bound) and not isinstance(bound, ast.Starred)]
+
+
 def _edits(node: ast.AST) -> list[tuple[str, Edit]]:
-    """The mutations that apply at `node`, each a (group, edit) pair."""
+    """The mutations that apply at `node`, each with its group."""
     out: list[tuple[str, Edit]] = []
     if isinstance(node, ast.Compare):
-        for i, op in enumerate(node.ops):
-            if type(op) in SWAP_CMP:
-                def cmp_edit(n: ast.AST, i: int = i) -> str:
-                    assert isinstance(n, ast.Compare)
-                    old = type(n.ops[i])
-                    n.ops[i] = SWAP_CMP[old]()
-                    return f"Compare {old.__name__}->{SWAP_CMP[old].__name__}"
-                out.append(("compare", cmp_edit))
+        out += [("compare", e) for e in _compare_edits(node)]
     elif isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in SWAP_BIN:
-        def bin_edit(n: ast.AST) -> str:
-            assert isinstance(n, ast.BinOp | ast.AugAssign)
-            old = type(n.op)
-            n.op = SWAP_BIN[old]()
-            return f"BinOp {old.__name__}->{SWAP_BIN[old].__name__}"
-        out.append(("arith", bin_edit))
+        out.append(("arith", _arith_edit))
     elif isinstance(node, ast.BoolOp):
-        def bool_edit(n: ast.AST) -> str:
-            assert isinstance(n, ast.BoolOp)
-            swap = isinstance(n.op, ast.And)
-            n.op = ast.Or() if swap else ast.And()
-            return "BoolOp and->or" if swap else "BoolOp or->and"
-        out.append(("bool", bool_edit))
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        out.append(("not", _drop_not))
-    elif isinstance(node, ast.If | ast.While):
-        out.append(("not", _add_not))
-    elif isinstance(node, ast.Constant) and type(node.value) is int:
-        for delta in (1, -1):
-            def const_edit(n: ast.AST, delta: int = delta) -> str:
-                assert isinstance(n, ast.Constant)
-                old = n.value
-                n.value = old + delta
-                return f"Constant {old}->{old + delta}"
-            out.append(("constant", const_edit))
+        out.append(("bool", _bool_edit))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub):
+        out.append(("not" if isinstance(node.op, ast.Not) else "arith", _drop_unary))
+    elif isinstance(node, ast.Constant) and type(node.value) in (int, bool):
+        out += [("constant", e) for e in _constant_edits(node)]
     elif isinstance(node, ast.Slice):
-        for part in ("lower", "upper"):
-            if getattr(node, part) is not None:
-                def slice_edit(n: ast.AST, part: str = part) -> str:
-                    bound = getattr(n, part)
-                    setattr(n, part, ast.BinOp(bound, ast.Add(), ast.Constant(1)))
-                    return f"Slice {part} bound +1"
-                out.append(("slice", slice_edit))
+        out += [("slice", e) for e in _bound_edits(node, "Slice bound")]
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id == "range" and node.args:
-        def range_edit(n: ast.AST) -> str:
-            assert isinstance(n, ast.Call)
-            idx = 0 if len(n.args) == 1 else 1
-            n.args[idx] = ast.BinOp(n.args[idx], ast.Add(), ast.Constant(1))
-            return "range bound +1"
-        out.append(("range", range_edit))
+            and node.func.id == "range" and 1 <= len(node.args) <= 3 and not node.keywords:
+        out += [("range", e) for e in _bound_edits(node, "range bound")]
+    if isinstance(node, ast.If | ast.While | ast.IfExp):
+        out.append(("not", _add_not))
     if isinstance(node, ast.Return) and node.value is not None and not (
             isinstance(node.value, ast.Constant) and node.value.value is None):
-        def return_edit(n: ast.AST) -> str:
-            assert isinstance(n, ast.Return)
-            n.value = ast.Constant(None)
-            return "Return value->None"
-        out.append(("return", return_edit))
-    if isinstance(node, ast.Assign | ast.AugAssign | ast.Expr) and not (
+        out.append(("return", lambda n: (ast.Return(ast.Constant(None)), "Return value->None")))
+    if isinstance(node, DROPPABLE) and not (
             isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-        out.append(("drop", _drop_statement))
+        out.append(("drop", lambda n: (ast.Pass(), "drop statement")))
     return out
 
 
-def _drop_not(n: ast.AST) -> str:
-    assert isinstance(n, ast.UnaryOp)
-    # Turn `not x` into `(x)` by making the operator a no-op unary plus on a bool.
-    n.op = ast.UAdd()
-    n.operand = ast.Call(ast.Name("bool", ast.Load()), [n.operand], [])
-    return "UnaryOp drop not"
+class _Replace(ast.NodeTransformer):
+    def __init__(self, target: ast.AST, replacement: ast.AST) -> None:
+        self.target, self.replacement = target, replacement
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if node is self.target:
+            return self.replacement
+        return self.generic_visit(node)
 
 
-def _add_not(n: ast.AST) -> str:
-    assert isinstance(n, ast.If | ast.While)
-    n.test = ast.UnaryOp(ast.Not(), n.test)
-    return "add not"
+def _spread(n: int) -> list[int]:
+    """0..n-1 in an order whose every prefix is spread evenly (bit-reversal)."""
+    bits = max(1, (n - 1).bit_length())
+    keys = [int(format(i, f"0{bits}b")[::-1], 2) for i in range(n)]
+    return sorted(range(n), key=lambda i: keys[i])
 
 
-def _drop_statement(n: ast.AST) -> str:
-    # The statement is kept as a node but made inert: replaced by `pass` at unparse time.
-    n._drop = True
-    return "drop statement"
-
-
-class _Dropper(ast.NodeTransformer):
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        return ast.Pass() if getattr(node, "_drop", False) else node
-
-
-def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
-    """Deterministic mutants, spread round-robin over kinds of mutation, at most `limit`."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
-        return []
-    original = ast.unparse(tree)
-    points: dict[str, list[tuple[int, int]]] = {}
-    for index, node in enumerate(_function_nodes(tree)):
-        for k, (group, _) in enumerate(_edits(node)):
-            points.setdefault(group, []).append((index, k))
+def _order(sites: list[tuple[str, int, int, int]]) -> list[tuple[int, int]]:
+    """(node index, edit index) pairs: round-robin over groups, each group spread over lines."""
+    queues: list[list[tuple[int, int]]] = []
+    for group in GROUPS:
+        mine = [s for s in sites if s[0] == group]
+        lines = sorted({s[3] for s in mine})
+        rank = {line: r for r, line in enumerate(lines[i] for i in _spread(len(lines)))}
+        per_line: dict[int, int] = {}
+        keyed = []
+        for s in mine:  # the k-th site of a line comes after the first site of every line
+            k = per_line[s[3]] = per_line.get(s[3], -1) + 1
+            keyed.append(((k, rank[s[3]]), (s[1], s[2])))
+        queues.append([pair for _, pair in sorted(keyed)])
     order: list[tuple[int, int]] = []
-    queues = [list(v) for _, v in sorted(points.items())]
     while any(queues):
         for q in queues:
             if q:
                 order.append(q.pop(0))
+    return order
+
+
+def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
+    """At most `limit` distinct mutants of `source`; same input, same list, same order."""
+    try:
+        tree = ast.parse(source)
+        original = ast.unparse(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    sites = [(group, index, k, getattr(node, "lineno", 0))
+             for index, node in enumerate(_body_nodes(tree))
+             for k, (group, _) in enumerate(_edits(node))]
     mutants: list[Mutant] = []
     seen = {original}
-    for index, k in order:
+    for index, k in _order(sites):
         if len(mutants) >= limit:
             break
         fresh = ast.parse(source)
-        node = list(_function_nodes(fresh))[index]
-        label = _edits(node)[k][1](node)
-        mutated_tree = ast.fix_missing_locations(_Dropper().visit(fresh))
+        node = next(n for i, n in enumerate(_body_nodes(fresh)) if i == index)
+        lineno = getattr(node, "lineno", 0)
+        replacement, label = _edits(node)[k][1](node)
         try:
+            mutated_tree = ast.fix_missing_locations(_Replace(node, replacement).visit(fresh))
             mutated = ast.unparse(mutated_tree)
             compile(mutated, "solution.py", "exec")
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, TypeError, RecursionError):
             continue
         if mutated in seen:
             continue
         seen.add(mutated)
         diff = "".join(difflib.unified_diff(
-            (original + "\n").splitlines(keepends=True), (mutated + "\n").splitlines(keepends=True),
-            "a/solution.py", "b/solution.py", n=1))
-        mutants.append(Mutant(f"m{len(mutants):02d}", label or "", getattr(node, "lineno", 0),
-                              mutated, diff))
+            (original + "\n").splitlines(keepends=True),
+            (mutated + "\n").splitlines(keepends=True),
+            "a/solution.py", "b/solution.py", n=2))
+        mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, mutated, diff))
     return mutants

@@ -1,17 +1,22 @@
 """Running the tests against stand-ins and mutants, importing the tests only once.
 
-The tests are collected once, in this process; every variant then runs in a forked
-child that swaps the entry point (or the whole solution module) wherever the tests see
-it, runs the collected items, and reports over a pipe. A variant that hangs is killed.
+The tests are collected once, in this process. Every variant (the unchanged solution,
+each stand-in, each mutant) then runs in a forked child that swaps the entry point (or
+the whole `solution` module) wherever the tests hold it, runs the collected items with
+pytest's own protocol (so skip and xfail marks mean what they mean in a real run),
+and sends one JSON record back over a private pipe; its stdout goes nowhere. A child
+that runs past its wall-clock limit is killed with its process group.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import copy
+import functools
 import gc
 import json
 import os
-import pickle
 import select
 import signal
 import sys
@@ -20,29 +25,23 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from probelib.equivalence import Call, CallTimeout, _on_alarm, draw_distinguishing_input
-from probelib.mutants import generate_mutants
+from probelib.equivalence import CallTimeout, call_with_timeout, find_difference
+from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
 
-MAX_OBSERVED = 20
-EQUIVALENCE_BUDGET = 1.5  # seconds to look for an input that tells a survivor apart
+EQUIVALENCE_BUDGET = 2.0  # seconds to look for an input that tells a survivor apart
+MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
+MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
+MIN_VARIANT_TIME = 1.0
+RECORD_CAP = 1 << 20
+MAX_FD = 65536
+PR_SET_DUMPABLE = 4
 
-
-def _within(seconds: float, run: Callable[[], bool]) -> bool | None:
-    """run(), or None when it takes longer than `seconds`."""
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return run()
-    except CallTimeout:
-        return None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+Record = dict[str, Any]
 
 
 class Collected:
-    """The tests, collected once, and the solution objects they refer to."""
+    """The tests, collected once, and the modules that may hold the solution's objects."""
 
     def __init__(self, workdir: str, tests_files: list[str],
                  warm: tuple[Any, Any] | None = None) -> None:
@@ -55,251 +54,366 @@ class Collected:
         else:
             args = ["-q", "-s", "-p", "no:cacheprovider", "--rootdir", workdir, "-c",
                     os.devnull, f"--confcutdir={workdir}"]
-            try:
-                import _hypothesis_pytestplugin  # noqa: F401
-
-                args += ["-p", "_hypothesis_pytestplugin"]
-            except ImportError:
-                pass
-            self.config = _prepareconfig([*args, *tests_files], plugins=[])
+            paths = [os.path.join(workdir, f) for f in tests_files] or [workdir]
+            self.config = _prepareconfig([*args, *paths], plugins=[])
             self.session = Session.from_config(self.config)
             self.config._do_configure()
             self.config.hook.pytest_sessionstart(session=self.session)
         self.config.hook.pytest_collection(session=self.session)
         self.items = list(self.session.items)
-        self.test_modules = list({id(m): m for m in (getattr(i, "module", None)
-                                                       for i in self.items) if m}.values())
+        self.workdir = os.path.realpath(workdir)
 
-    def run_items(self) -> bool:
-        """Run every collected item; True only if each setup, call and teardown passed.
+    def run(self, limit: float | None = None) -> Record:
+        """Run every item in this (forked) process: {"passed", "ran", "failed", ...}."""
+        from _pytest.runner import runtestprotocol
 
-        Items run without pytest's reports: building a failure report (traceback, source)
-        costs more than the test, and a variant only needs to know whether all passed.
+        for kind in {type(item) for item in self.items}:
+            # A variant only needs pass/fail: skip building tracebacks (10x the cost).
+            kind.repr_failure = lambda self, excinfo, style=None: excinfo.exconly()[:300]
+        outcomes = {"tests_passed": 0, "tests_skipped": 0}
+        began = time.monotonic()
+
+        def loop() -> Record:
+            for i, item in enumerate(self.items):
+                nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
+                reports = runtestprotocol(item, log=False, nextitem=nextitem)
+                failed = next((r for r in reports if r.failed), None)
+                if failed is not None:
+                    message = str(failed.longrepr)[:300]
+                    return {"passed": False, "ran": i + 1, "message": message,
+                            "failed": "timeout" if "CallTimeout" in message else item.nodeid}
+                outcomes["tests_skipped" if any(r.skipped for r in reports)
+                         else "tests_passed"] += 1
+            return {"passed": True, "ran": len(self.items), **outcomes}
+
+        try:
+            record = loop() if limit is None else call_with_timeout(loop, limit)
+        except CallTimeout:
+            record = {"passed": False, "ran": 0, "failed": "timeout"}
+        record["seconds"] = time.monotonic() - began
+        return record
+
+    def rebind(self, mapping: dict[int, Any], also: tuple[Any, ...] = ()) -> None:
+        """Point every name the tests hold for a key (by id) at the new object.
+
+        Only names still bound to the key move: what the tests replaced stays replaced.
+        `also`: more modules to treat so (the solution module itself, for stand-ins).
         """
-        state = self.session._setupstate
-        for i, item in enumerate(self.items):
-            nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
-            try:
-                state.setup(item)
-                item.runtest()
-                state.teardown_exact(nextitem)
-            except CallTimeout:
-                raise
-            except BaseException:  # failures, errors, skips and xfails are all "not passed"
-                return False
-        return True
-
-    def rebind(self, mapping: dict[int, Any]) -> None:
-        """Point every test-module global that is a key (by id) at its new object."""
-        for module in self.test_modules:
-            for name, value in list(vars(module).items()):
+        for module in [*list(sys.modules.values()), *also]:
+            path = getattr(module, "__file__", None) or ""
+            if (module.__name__ == "solution" and module not in also) or not path or \
+                    not os.path.realpath(path).startswith(self.workdir + os.sep):
+                continue
+            holders: list[Any] = [module]
+            holders += [v for v in vars(module).values()
+                        if isinstance(v, type) and v.__module__ == module.__name__]
+            for holder in holders:  # module globals and test classes' attributes
+                for name, value in list(vars(holder).items()):
+                    if id(value) in mapping:
+                        setattr(holder, name, mapping[id(value)])
+                    elif id(type(value)) in mapping and isinstance(mapping[id(type(value))],
+                                                                   type):
+                        _swap_class(value, mapping[id(type(value))])
+                    elif isinstance(value, staticmethod | classmethod) and \
+                            id(value.__func__) in mapping:
+                        setattr(holder, name, type(value)(mapping[id(value.__func__)]))
+        for item in self.items:  # objects passed through @pytest.mark.parametrize
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            for name, value in list(params.items()):
                 if id(value) in mapping:
-                    setattr(module, name, mapping[id(value)])
+                    params[name] = mapping[id(value)]
 
 
-def _fork_variant(body: Callable[[], dict[str, Any]], timeout: float) -> dict[str, Any]:
-    """Run `body` in a child with its own process group; its dict comes back over a pipe."""
+def _swap_class(instance: Any, cls: type) -> None:
+    """An instance the tests made at import time behaves as the variant's class."""
+    with contextlib.suppress(TypeError):  # incompatible layout: it keeps the real behaviour
+        instance.__class__ = cls
+
+
+def fork_call(body: Callable[[], Record], timeout: float) -> Record:
+    """body() in a forked child in its own process group; its record comes over a pipe.
+
+    {"timeout": True} when it runs past `timeout`, {"crashed": ...} when it dies or
+    sends no complete record. Whatever the child prints is thrown away.
+    """
     read_fd, write_fd = os.pipe()
     gc.freeze()  # children must not walk (and so copy) the parent's whole heap
     pid = os.fork()
-    if pid == 0:
-        code = 0
+    if pid == 0:  # the child: never returns
+        me = os.getpid()
         try:
-            gc.disable()
-            os.close(read_fd)
             os.setpgid(0, 0)
             null = os.open(os.devnull, os.O_RDWR)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            # Inherited channels (the sandbox's own result pipe) must not be writable here.
+            os.closerange(3, write_fd)
+            os.closerange(write_fd + 1, MAX_FD)
             data = json.dumps(body(), default=repr).encode()
-            while data:
-                data = data[os.write(write_fd, data):]
+            if os.getpid() == me:  # a process the tests forked must not report for us
+                while data:
+                    data = data[os.write(write_fd, data):]
+                os._exit(0)
         except BaseException:
-            code = 1
-        os._exit(code)
+            pass
+        os._exit(1)
     os.close(write_fd)
-    chunks, deadline, timed_out = [], time.monotonic() + timeout, False
+    with contextlib.suppress(OSError):  # no window in which the child is outside its group
+        os.setpgid(pid, pid)
+    chunks: list[bytes] = []
+    size, deadline, timed_out = 0, time.monotonic() + timeout, False
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
             timed_out = True
             break
         chunk = os.read(read_fd, 1 << 16)
-        if not chunk:
+        size += len(chunk)
+        if not chunk or size > RECORD_CAP:
             break
         chunks.append(chunk)
-    for target in (-pid, pid):
-        try:
+    for target in (-pid, pid):  # the child, and whatever it left behind in its group
+        with contextlib.suppress(OSError):
             os.kill(target, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
     os.close(read_fd)
     if timed_out:
         return {"timeout": True}
     try:
-        result: dict[str, Any] = json.loads(b"".join(chunks))
+        record = json.loads(b"".join(chunks))
     except ValueError:
-        return {"crashed": True}
-    return result
+        record = None
+    if os.waitstatus_to_exitcode(status) != 0:
+        return {"crashed": f"exit status {os.waitstatus_to_exitcode(status)}"}
+    if not isinstance(record, dict) or not isinstance(record.get("ran"), int):
+        return {"crashed": "no complete record"}
+    return record
 
 
 def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: list[str],
                mutant_limit: int, time_budget: float,
                warm: tuple[Any, Any] | None = None) -> dict[str, Any]:
-    """Stand-in and mutation probes for one sample; see the module docstring."""
+    """Stand-in and mutation probes for the sample in `workdir`; a JSON-able report.
+
+    `probes` selects from "stubs" and "mutants". Variants not run within `time_budget`
+    seconds are listed in "skipped"; faults of the sample (tests that do not collect or
+    do not pass on the unchanged solution) are listed in "errors".
+    """
     started = time.monotonic()
     out: dict[str, Any] = {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
                            "errors": []}
-    saved_stdout = os.dup(1)
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    _deterministic_hypothesis()
+    _not_dumpable()
+    sys.stdout.flush()  # what the caller printed before must not go to /dev/null below
+    saved_fd, saved_cwd = os.dup(1), os.getcwd()
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)  # pytest's reporter must not spend the sample's output cap
     try:
+        os.chdir(workdir)
         _probe(out, workdir, entry_point, tests_files, probes, mutant_limit,
                started + time_budget, warm)
     finally:
         sys.stdout.flush()
-        os.dup2(saved_stdout, 1)
+        os.dup2(saved_fd, 1)
+        for fd in (saved_fd, null):
+            os.close(fd)
+        os.chdir(saved_cwd)
     out["seconds"] = round(time.monotonic() - started, 3)
     return out
+
+
+def _not_dumpable() -> None:
+    """Children may not reopen this process's pipes through /proc/<pid>/fd (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _deterministic_hypothesis() -> None:
+    from hypothesis import settings
+
+    settings.register_profile("probelib", database=None, deadline=None, derandomize=True,
+                              print_blob=False)
+    settings.load_profile("probelib")
 
 
 def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: list[str],
            probes: list[str], mutant_limit: int, deadline: float,
            warm: tuple[Any, Any] | None) -> None:
-    if workdir not in sys.path:
-        sys.path.insert(0, workdir)
-    try:
-        collected = Collected(workdir, tests_files, warm)
-    except BaseException as exc:  # collection errors end the session with Interrupted
-        out["errors"].append(f"collection failed: {exc!r}"[:500])
-        return
     import importlib
 
-    try:
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
+    try:  # before the tests: what they import must be the real entry point
         solution = sys.modules.get("solution") or importlib.import_module("solution")
-        original = getattr(solution, entry_point)
+        path = getattr(solution, "__file__", None) or os.path.join(workdir, "solution.py")
+        with open(path, encoding="utf-8") as fh:
+            probe = _Probe(out, solution, entry_point, fh.read(), deadline)
     except BaseException as exc:
         out["errors"].append(f"entry point {entry_point!r} not found: {exc!r}"[:500])
         return
-
-    def baseline() -> dict[str, Any]:
-        calls: list[Call] = []
-
-        def recording(*args: Any, **kwargs: Any) -> Any:
-            if len(calls) < MAX_OBSERVED:
-                try:
-                    pickle.dumps((args, kwargs))
-                    calls.append(copy.deepcopy((args, kwargs)))  # before the call mutates them
-                except Exception:
-                    pass
-            return original(*args, **kwargs)
-
-        if isinstance(original, types.FunctionType):
-            setattr(solution, entry_point, recording)
-            collected.rebind({id(original): recording})
-        began = time.monotonic()
-        passed = collected.run_items()
-        return {"passed": passed, "seconds": time.monotonic() - began,
-                "calls": pickle.dumps(calls).hex()}
-
-    base = _fork_variant(baseline, max(5.0, deadline - time.monotonic()))
-    if not base.get("passed"):
-        out["errors"].append("the tests do not pass against the unchanged solution when run "
-                             "by the probe harness; probes skipped")
-        return
     try:
-        observed: list[Call] = pickle.loads(bytes.fromhex(base["calls"]))
-    except Exception:
-        observed = []
-    per_variant = max(0.25, 20 * float(base["seconds"]) + 0.25)
+        probe.collected = collected = Collected(workdir, tests_files, warm)
+    except BaseException as exc:  # a test module that fails to import, exits, or worse
+        out["errors"].append(f"collection failed: {exc!r}"[:500])
+        return
+    if collected.session.testsfailed or not collected.items:
+        out["errors"].append(f"collection failed or found no tests "
+                             f"({collected.session.testsfailed} errors)")
+        return
+    base = fork_call(collected.run, max(1.0, deadline - time.monotonic()))
+    out["baseline"] = {"tests": len(collected.items), "passed": base.get("tests_passed"),
+                       "skipped": base.get("tests_skipped"),
+                       "seconds": round(float(base.get("seconds") or 0), 4)}
+    if not base.get("passed") or base.get("ran") != len(collected.items):
+        why = base.get("failed") or ("timeout" if base.get("timeout") else base.get("crashed"))
+        out["errors"].append(f"the tests do not pass on the unchanged solution under the "
+                             f"probe harness ({why}: {base.get('message', '')}); probes skipped")
+        return
+    probe.limit = max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.5)
     if "stubs" in probes:
-        _stub_probe(out, collected, solution, entry_point, original, per_variant, deadline)
+        probe.stubs()
     if "mutants" in probes:
-        _mutant_probe(out, collected, solution, entry_point, original, observed,
-                      mutant_limit, per_variant, deadline)
+        probe.mutants(mutant_limit)
 
 
-def _stub_probe(out: dict[str, Any], collected: Collected, solution: Any, entry_point: str,
-                original: Any, per_variant: float, deadline: float) -> None:
-    namespace = vars(solution)
-    for stub in make_stubs(namespace, entry_point):
-        if time.monotonic() > deadline:
-            out["skipped"].append(f"stub {stub.name}")
-            continue
+class _Probe:
+    """One sample's variants, each run in its own child within the shared deadline."""
 
-        def body(stub: Any = stub) -> dict[str, Any]:
-            stand_in = stub.build(namespace, entry_point)
-            setattr(solution, entry_point, stand_in)
-            collected.rebind({id(original): stand_in})
-            return {"passed": collected.run_items()}
+    collected: Collected
+    limit: float = MIN_VARIANT_TIME
 
-        result = _fork_variant(body, per_variant)
-        out["stubs"].append({"name": stub.name, "passed_all": bool(result.get("passed"))})
+    def __init__(self, out: dict[str, Any], solution: types.ModuleType, entry_point: str,
+                 source: str, deadline: float) -> None:
+        self.out, self.solution, self.entry_point = out, solution, entry_point
+        self.original = getattr(solution, entry_point)
+        self.defined = dict(vars(solution))  # what the solution defines, before any test ran
+        self.source, self.deadline = source, deadline
+
+    def _budget(self, label: str, extra: float = 0.0) -> float | None:
+        """Seconds this variant may take, or None (and a note) when the budget is spent."""
+        remaining = self.deadline - time.monotonic()
+        if remaining < self.limit + 0.5:
+            self.out["skipped"].append(label)
+            return None
+        return min(self.limit + extra + 1.0, remaining)
+
+    def stubs(self) -> None:
+        namespace = self.defined  # the real entry point, even if the tests replaced it
+        for stub in make_stubs(self.source, self.entry_point, namespace):
+            budget = self._budget(f"stub {stub.name}")
+            if budget is None:
+                continue
+
+            def body(stub: Any = stub) -> Record:
+                try:
+                    stand_in = stub.build(namespace)
+                except Exception as exc:  # e.g. a class that can't be subclassed
+                    return {"passed": False, "ran": 0, "error": f"can't build: {exc!r}"[:300]}
+                self.collected.rebind({id(self.original): stand_in}, also=(self.solution,))
+                return self.collected.run(self.limit)
+
+            result = fork_call(body, budget)
+            if "error" in result:
+                self.out["errors"].append(f"stub {stub.name!r}: {result['error']}")
+            self.out["stubs"].append({"name": stub.name, "passed_all": _passed(result, self),
+                                      "failed_test": _failed_by(result)})
+
+    def mutants(self, limit: int) -> None:
+        constants = _int_constants(self.source)
+        is_function = isinstance(self.original, types.FunctionType)
+        killed = counted = 0
+        for mutant in generate_mutants(self.source, limit):
+            budget = self._budget(f"mutant {mutant.id}", EQUIVALENCE_BUDGET)
+            if budget is None:
+                continue
+            body = functools.partial(self._mutant_child, mutant, is_function, constants)
+            result = fork_call(body, budget)
+            if result.get("timeout") and budget < self.limit + EQUIVALENCE_BUDGET + 1.0:
+                self.out["skipped"].append(f"mutant {mutant.id} (out of time)")
+                continue  # cut short by the budget: neither killed nor survived
+            entry: dict[str, Any] = {
+                "id": mutant.id, "operator": mutant.operator, "lineno": mutant.lineno,
+                "diff": mutant.diff, "killed": not _passed(result, self), "equivalent": None,
+                "distinguishing_input": None}
+            if entry["killed"]:
+                entry["killed_by"] = _failed_by(result)
+            elif is_function and "search" in result:
+                found, agreed = result["search"]
+                entry["distinguishing_input"] = found
+                entry["equivalent"] = False if found else (True if agreed >= MIN_AGREED
+                                                           else None)
+            killed += entry["killed"]
+            counted += entry["equivalent"] is not True
+            self.out["mutants"].append(entry)
+        if counted:
+            self.out["mutation_score"] = round(killed / counted, 4)
+
+    def _mutant_child(self, mutant: Mutant, is_function: bool, constants: list[int]) -> Record:
+        """In the child: load the mutant as `solution`, run the tests, then compare."""
+        module = types.ModuleType("solution")
+        module.__file__ = getattr(self.solution, "__file__", None)
+        try:
+            code = compile(mutant.source, module.__file__ or "solution.py", "exec")
+            call_with_timeout(lambda: exec(code, module.__dict__), self.limit)
+            replacement = getattr(module, self.entry_point)
+        except BaseException as exc:  # the mutant does not even import
+            return {"passed": False, "ran": 0, "failed": f"import: {exc!r}"[:200]}
+        observed: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        if is_function:  # record the tests' own calls: the first inputs to compare on
+            module.__dict__[self.entry_point] = _recording(replacement, observed)
+        mapping: dict[int, Any] = {id(self.solution): module}
+        for name, value in vars(self.solution).items():
+            if name.startswith("__"):
+                continue
+            if value is not self.defined.get(name, module):  # the tests changed it: keep that
+                module.__dict__[name] = value
+            elif isinstance(value, types.FunctionType | type) and hasattr(module, name):
+                mapping[id(value)] = getattr(module, name)
+        sys.modules["solution"] = module
+        self.collected.rebind(mapping)
+        record = self.collected.run(self.limit)
+        if record.get("passed") and is_function:
+            module.__dict__[self.entry_point] = replacement
+            search = find_difference(self.original, replacement, observed, constants,
+                                     total=EQUIVALENCE_BUDGET)
+            record["search"] = [search.found, search.agreed]
+        return record
 
 
-def _mutant_probe(out: dict[str, Any], collected: Collected, solution: Any, entry_point: str,
-                  original: Any, observed: list[Call], mutant_limit: int,
-                  per_variant: float, deadline: float) -> None:
-    path = getattr(solution, "__file__", None) or "solution.py"
-    with open(path, encoding="utf-8") as fh:
-        source = fh.read()
-    is_function = isinstance(original, types.FunctionType)
-    constants = _constants(source)
-    killed = survived = 0
-    for mutant in generate_mutants(source, mutant_limit):
-        if time.monotonic() > deadline:
-            out["skipped"].append(f"mutant {mutant.id}")
-            continue
-
-        def body(mutant: Any = mutant) -> dict[str, Any]:
-            module = types.ModuleType("solution")
-            module.__file__ = path
-            exec(compile(mutant.source, path, "exec"), module.__dict__)  # noqa: S102
-            mapping: dict[int, Any] = {id(solution): module}
-            for name, value in vars(solution).items():
-                if (callable(value) or isinstance(value, type)) and hasattr(module, name) \
-                        and not name.startswith("__"):
-                    mapping[id(value)] = getattr(module, name)
-            sys.modules["solution"] = module
-            collected.rebind(mapping)
-            passed = _within(per_variant, collected.run_items)  # a hang is noticed: killed
-            result: dict[str, Any] = {"passed": bool(passed), "hung": passed is None}
-            if passed and is_function:
-                result["input"] = draw_distinguishing_input(
-                    original, getattr(module, entry_point), observed, near=constants,
-                    total=EQUIVALENCE_BUDGET)
-            return result
-
-        result = _fork_variant(body, per_variant + EQUIVALENCE_BUDGET + 1.0)
-        survived_tests = bool(result.get("passed"))
-        entry: dict[str, Any] = {"id": mutant.id, "operator": mutant.operator,
-                                 "lineno": mutant.lineno, "diff": mutant.diff,
-                                 "killed": not survived_tests, "equivalent": None,
-                                 "distinguishing_input": None}
-        if result.get("timeout") or result.get("hung"):
-            entry["killed_by"] = "timeout"
-        if survived_tests:
-            if is_function:
-                entry["distinguishing_input"] = result.get("input")
-                entry["equivalent"] = result.get("input") is None
-            if not entry["equivalent"]:
-                survived += 1
-        else:
-            killed += 1
-        out["mutants"].append(entry)
-    if killed + survived:
-        out["mutation_score"] = round(killed / (killed + survived), 4)
+def _recording(fn: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> Any:
+    @functools.wraps(fn)
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        if len(calls) < MAX_OBSERVED:
+            with contextlib.suppress(Exception):  # before the call mutates them
+                calls.append(copy.deepcopy((args, kwargs)))
+        return fn(*args, **kwargs)
+    return recording
 
 
-def _constants(source: str) -> list[Any]:
-    """The numbers in the solution: inputs next to them tell boundary mutants apart."""
-    import ast
+def _passed(result: Record, probe: _Probe) -> bool:
+    """A pass needs a complete record from the child that ran every collected test."""
+    return result.get("passed") is True and result.get("ran") == len(probe.collected.items)
 
+
+def _failed_by(result: Record) -> str | None:
+    if result.get("timeout"):
+        return "timeout"
+    if result.get("crashed"):
+        return "crashed: " + str(result["crashed"])
+    failed = result.get("failed")
+    return None if failed is None else str(failed)
+
+
+def _int_constants(source: str) -> list[int]:
+    """The ints in the solution: inputs next to them tell boundary mutants apart."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError):
         return []
-    found = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-             and type(n.value) is int}
-    return sorted(found)[:50]
+    return sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                   and type(n.value) is int})[:50]
