@@ -333,7 +333,8 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
         stdout_truncated=out.overflow,
         stderr_truncated=err.overflow,
     )
-    reply["overhead"] = {"sweep": round(swept, 4), "total": round(time.monotonic() - start - wall, 4)}
+    after = time.monotonic() - start - wall
+    reply["overhead"] = {"sweep": round(swept, 4), "total": round(after, 4)}
     dirty = _scratch_dirty()
     if leftovers or dirty:
         reply["tainted"] = leftovers or dirty

@@ -25,6 +25,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from _pytest.outcomes import Skipped
+
 from probelib.equivalence import CallTimeout, call_with_timeout, find_difference
 from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
@@ -62,6 +64,10 @@ class Collected:
         self.config.hook.pytest_collection(session=self.session)
         self.items = list(self.session.items)
         self.workdir = os.path.realpath(workdir)
+        # Items with skip or xfail marks go through pytest's protocol, which honours them.
+        self._plain = [not any(True for name in ("skip", "skipif", "xfail")
+                               for _ in item.iter_markers(name)) for item in self.items]
+        self._seen, self._local = -1, []
 
     def run(self, limit: float | None = None) -> Record:
         """Run every item in this (forked) process: {"passed", "ran", "failed", ...}."""
@@ -73,9 +79,26 @@ class Collected:
         outcomes = {"tests_passed": 0, "tests_skipped": 0}
         began = time.monotonic()
 
+        state = self.session._setupstate
+
         def loop() -> Record:
             for i, item in enumerate(self.items):
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
+                if self._plain[i]:
+                    try:  # no marks to honour: run it without pytest's reports (5x faster)
+                        state.setup(item)
+                        item.runtest()
+                        state.teardown_exact(nextitem)
+                    except CallTimeout:
+                        raise
+                    except Skipped:
+                        outcomes["tests_skipped"] += 1
+                        continue
+                    except BaseException as exc:
+                        return {"passed": False, "ran": i + 1, "failed": item.nodeid,
+                                "message": f"{type(exc).__name__}: {exc}"[:300]}
+                    outcomes["tests_passed"] += 1
+                    continue
                 reports = runtestprotocol(item, log=False, nextitem=nextitem)
                 failed = next((r for r in reports if r.failed), None)
                 if failed is not None:
@@ -90,8 +113,22 @@ class Collected:
             record = loop() if limit is None else call_with_timeout(loop, limit)
         except CallTimeout:
             record = {"passed": False, "ran": 0, "failed": "timeout"}
+        finally:
+            with contextlib.suppress(BaseException):  # the next variant starts with no fixture
+                self.session._setupstate.teardown_exact(None)
         record["seconds"] = time.monotonic() - began
         return record
+
+    def _local_modules(self) -> list[Any]:
+        """The loaded modules whose files are in the work dir (cached until one is added)."""
+        if self._seen != len(sys.modules):
+            self._seen = len(sys.modules)
+            self._local = []
+            for module in list(sys.modules.values()):
+                path = getattr(module, "__file__", None) or ""
+                if path and os.path.realpath(path).startswith(self.workdir + os.sep):
+                    self._local.append(module)
+        return self._local
 
     def rebind(self, mapping: dict[int, Any], also: tuple[Any, ...] = ()) -> None:
         """Point every name the tests hold for a key (by id) at the new object.
@@ -99,10 +136,8 @@ class Collected:
         Only names still bound to the key move: what the tests replaced stays replaced.
         `also`: more modules to treat so (the solution module itself, for stand-ins).
         """
-        for module in [*list(sys.modules.values()), *also]:
-            path = getattr(module, "__file__", None) or ""
-            if (module.__name__ == "solution" and module not in also) or not path or \
-                    not os.path.realpath(path).startswith(self.workdir + os.sep):
+        for module in [*self._local_modules(), *also]:
+            if module.__name__ == "solution" and module not in also:
                 continue
             holders: list[Any] = [module]
             holders += [v for v in vars(module).values()
@@ -188,6 +223,75 @@ def fork_call(body: Callable[[], Record], timeout: float) -> Record:
     if not isinstance(record, dict) or not isinstance(record.get("ran"), int):
         return {"crashed": "no complete record"}
     return record
+
+
+def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record]:
+    """Each body() in turn in forked children, as many per child as it survives.
+
+    A fork costs more than most test suites take to run, so one child runs variant after
+    variant (each body restores what it swapped). A body that kills its child, or runs
+    past `timeout`, gets {"crashed"} or {"timeout"}; a fresh child goes on after it.
+    """
+    results: list[Record] = []
+    while len(results) < len(bodies):
+        start = len(results)
+        read_fd, write_fd = os.pipe()
+        gc.freeze()  # children must not walk (and so copy) the parent's whole heap
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            me = os.getpid()
+            try:
+                os.setpgid(0, 0)
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                # Inherited channels (the sandbox's own result pipe) must not be writable here.
+                os.closerange(3, write_fd)
+                os.closerange(write_fd + 1, MAX_FD)
+                gc.disable()
+                for body in bodies[start:]:
+                    line = json.dumps(body(), default=repr).encode() + b"\n"
+                    if os.getpid() != me:  # a process the tests forked must not report
+                        os._exit(1)
+                    while line:
+                        line = line[os.write(write_fd, line):]
+                os._exit(0)
+            except BaseException:
+                pass
+            os._exit(1)
+        os.close(write_fd)
+        with contextlib.suppress(OSError):  # no window in which the child is outside its group
+            os.setpgid(pid, pid)
+        fate: Record | None = None
+        buffer, deadline = b"", time.monotonic() + timeout
+        while len(results) < len(bodies):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
+                fate = {"timeout": True}
+                break
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk or len(buffer) > RECORD_CAP:
+                fate = {"crashed": "no complete record"}
+                break
+            buffer += chunk
+            while b"\n" in buffer and len(results) < len(bodies):
+                line, buffer = buffer.split(b"\n", 1)
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                ok = isinstance(record, dict) and (isinstance(record.get("ran"), int)
+                                                   or record.get("skipped"))
+                results.append(record if ok else {"crashed": "no complete record"})
+                deadline = time.monotonic() + timeout
+        for target in (-pid, pid):  # the child, and whatever it left behind in its group
+            with contextlib.suppress(OSError):
+                os.kill(target, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_fd)
+        if fate is not None and len(results) < len(bodies):
+            results.append(fate)  # the body that was running when its child died or hung
+    return results
 
 
 def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: list[str],
@@ -282,7 +386,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
 
 
 class _Probe:
-    """One sample's variants, each run in its own child within the shared deadline."""
+    """One sample's variants, run back to back in forked children within the deadline."""
 
     collected: Collected
     limit: float = MIN_VARIANT_TIME
@@ -294,30 +398,33 @@ class _Probe:
         self.defined = dict(vars(solution))  # what the solution defines, before any test ran
         self.source, self.deadline = source, deadline
 
-    def _budget(self, label: str, extra: float = 0.0) -> float | None:
-        """Seconds this variant may take, or None (and a note) when the budget is spent."""
-        remaining = self.deadline - time.monotonic()
-        if remaining < self.limit + 0.5:
-            self.out["skipped"].append(label)
-            return None
-        return min(self.limit + extra + 1.0, remaining)
+    def _in_time(self, extra: float = 0.0) -> bool:
+        return self.deadline - time.monotonic() >= self.limit + extra + 0.5
 
     def stubs(self) -> None:
         namespace = self.defined  # the real entry point, even if the tests replaced it
-        for stub in make_stubs(self.source, self.entry_point, namespace):
-            budget = self._budget(f"stub {stub.name}")
-            if budget is None:
-                continue
+        stubs = make_stubs(self.source, self.entry_point, namespace)
 
-            def body(stub: Any = stub) -> Record:
+        def body_for(stub: Any) -> Callable[[], Record]:
+            def body() -> Record:
+                if not self._in_time():
+                    return {"skipped": True}
                 try:
                     stand_in = stub.build(namespace)
                 except Exception as exc:  # e.g. a class that can't be subclassed
                     return {"passed": False, "ran": 0, "error": f"can't build: {exc!r}"[:300]}
                 self.collected.rebind({id(self.original): stand_in}, also=(self.solution,))
-                return self.collected.run(self.limit)
+                try:
+                    return self.collected.run(self.limit)
+                finally:
+                    self.collected.rebind({id(stand_in): self.original}, also=(self.solution,))
+            return body
 
-            result = fork_call(body, budget)
+        results = fork_many([body_for(stub) for stub in stubs], self.limit + 1.0)
+        for stub, result in zip(stubs, results, strict=True):
+            if result.get("skipped"):
+                self.out["skipped"].append(f"stub {stub.name}")
+                continue
             if "error" in result:
                 self.out["errors"].append(f"stub {stub.name!r}: {result['error']}")
             self.out["stubs"].append({"name": stub.name, "passed_all": _passed(result, self),
@@ -326,16 +433,22 @@ class _Probe:
     def mutants(self, limit: int) -> None:
         constants = _int_constants(self.source)
         is_function = isinstance(self.original, types.FunctionType)
+        mutants = generate_mutants(self.source, limit)
+
+        def body_for(mutant: Mutant) -> Callable[[], Record]:
+            def body() -> Record:
+                if not self._in_time(EQUIVALENCE_BUDGET):
+                    return {"skipped": True}
+                return self._mutant_child(mutant, is_function, constants)
+            return body
+
+        results = fork_many([body_for(m) for m in mutants],
+                            self.limit + EQUIVALENCE_BUDGET + 1.0)
         killed = counted = 0
-        for mutant in generate_mutants(self.source, limit):
-            budget = self._budget(f"mutant {mutant.id}", EQUIVALENCE_BUDGET)
-            if budget is None:
-                continue
-            body = functools.partial(self._mutant_child, mutant, is_function, constants)
-            result = fork_call(body, budget)
-            if result.get("timeout") and budget < self.limit + EQUIVALENCE_BUDGET + 1.0:
+        for mutant, result in zip(mutants, results, strict=True):
+            if result.get("skipped"):
                 self.out["skipped"].append(f"mutant {mutant.id} (out of time)")
-                continue  # cut short by the budget: neither killed nor survived
+                continue
             entry: dict[str, Any] = {
                 "id": mutant.id, "operator": mutant.operator, "lineno": mutant.lineno,
                 "diff": mutant.diff, "killed": not _passed(result, self), "equivalent": None,
@@ -374,9 +487,15 @@ class _Probe:
                 module.__dict__[name] = value
             elif isinstance(value, types.FunctionType | type) and hasattr(module, name):
                 mapping[id(value)] = getattr(module, name)
+        originals = {id(new): old for old in [self.solution, *vars(self.solution).values()]
+                     for new in [mapping.get(id(old))] if new is not None}
         sys.modules["solution"] = module
         self.collected.rebind(mapping)
-        record = self.collected.run(self.limit)
+        try:
+            record = self.collected.run(self.limit)
+        finally:  # the next variant in this process sees the real solution again
+            sys.modules["solution"] = self.solution
+            self.collected.rebind(originals)
         if record.get("passed") and is_function:
             module.__dict__[self.entry_point] = replacement
             search = find_difference(self.original, replacement, observed, constants,
