@@ -60,9 +60,11 @@ def naive_docker_run(image: str, samples: list[Sample]) -> float:
     started = time.perf_counter()
     for sample in samples:
         with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)  # the container's user must read the bind-mounted files
             for name, text in sample_files(sample).items():
                 with open(os.path.join(tmp, name), "w") as fh:
                     fh.write(text)
+                os.chmod(os.path.join(tmp, name), 0o644)
             docker_client.containers.run(
                 image, ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "/job"],
                 volumes={tmp: {"bind": "/job", "mode": "ro"}}, network_mode="none",
