@@ -31,10 +31,10 @@ from probelib.equivalence import CallTimeout, call_with_timeout, find_difference
 from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
 
-EQUIVALENCE_BUDGET = 2.0  # seconds to look for an input that tells a survivor apart
+EQUIVALENCE_BUDGET = 0.75  # seconds to look for an input that tells a survivor apart
 MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
 MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
-MIN_VARIANT_TIME = 1.0
+MIN_VARIANT_TIME = 0.25  # a variant that hangs is killed after this (or 10x the baseline)
 RECORD_CAP = 1 << 20
 MAX_FD = 65536
 PR_SET_DUMPABLE = 4
@@ -378,7 +378,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         out["errors"].append(f"the tests do not pass on the unchanged solution under the "
                              f"probe harness ({why}: {base.get('message', '')}); probes skipped")
         return
-    probe.limit = max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.5)
+    probe.limit = max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25)
     if "stubs" in probes:
         probe.stubs()
     if "mutants" in probes:
