@@ -30,7 +30,7 @@ Outcome = tuple[str, Any, Any]  # ("ok" | "raise" | "timeout", value or exceptio
 EDGE_INTS = (0, 1, -1, 2, 3, 10, 100, -1000, 1000)
 SIZE = 10
 FALLBACK_FAMILIES = ("ints", "lists of ints", "strings")
-CALL_BUDGET = 0.25  # seconds one call may take before it counts as not finishing
+CALL_BUDGET = 0.05  # seconds one call may take before it counts as not finishing
 
 
 class CallTimeout(BaseException):

@@ -32,6 +32,8 @@ from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
 
 EQUIVALENCE_BUDGET = 0.75  # seconds to look for an input that tells a survivor apart
+# Past its own alarm, a child stuck in C code (a huge int, say) is killed after this.
+KILL_MARGIN = 0.25
 MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
 MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
 MIN_VARIANT_TIME = 0.25  # a variant that hangs is killed after this (or 10x the baseline)
@@ -420,7 +422,7 @@ class _Probe:
                     self.collected.rebind({id(stand_in): self.original}, also=(self.solution,))
             return body
 
-        results = fork_many([body_for(stub) for stub in stubs], self.limit + 1.0)
+        results = fork_many([body_for(stub) for stub in stubs], self.limit + KILL_MARGIN)
         for stub, result in zip(stubs, results, strict=True):
             if result.get("skipped"):
                 self.out["skipped"].append(f"stub {stub.name}")
@@ -443,7 +445,7 @@ class _Probe:
             return body
 
         results = fork_many([body_for(m) for m in mutants],
-                            self.limit + EQUIVALENCE_BUDGET + 1.0)
+                            self.limit + EQUIVALENCE_BUDGET + KILL_MARGIN)
         killed = counted = 0
         for mutant, result in zip(mutants, results, strict=True):
             if result.get("skipped"):
