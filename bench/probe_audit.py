@@ -52,6 +52,23 @@ def audit(name: str, verdicts: list[dict[str, Any]], md: list[str]) -> None:
             print(f"  {label:>13}: {n:4d} {'#' * n}")
             md.append(f"| {label} | {n} |")
         md.append("")
+    weakest = sorted((v for v in probed if v["checks"]["probes"].get("mutation", {}).get(
+        "survivors")), key=lambda v: v["checks"]["probes"]["mutation"]["score"])[:5]
+    if weakest:
+        print("weakest suites (lowest mutation scores), one survivor each:")
+        md.append("Weakest suites, one surviving mutant each:\n")
+    for v in weakest:
+        mutation = v["checks"]["probes"]["mutation"]
+        survivor = mutation["survivors"][0]
+        changed = " / ".join(ln for ln in survivor["diff"].splitlines()
+                             if ln[:1] in "+-" and not ln.startswith(("+++", "---")))
+        inp = survivor.get("distinguishing_input") or {}
+        line = (f"`{v['id']}` score {mutation['score']:.2f}: `{changed}`"
+                + (f", differs on `{inp.get('args')}` ({inp.get('solution')} vs "
+                   f"{inp.get('mutant')})" if inp else ""))
+        print("  " + line.replace("`", ""))
+        md.append(f"* {line}")
+    md.append("")
     for reason in ("trivial_tests", "weak_tests"):
         flagged = [v for v in verdicts if reason in v["reasons"]]
         print(f"{reason}: {len(flagged)}")
