@@ -167,66 +167,6 @@ def _swap_class(instance: Any, cls: type) -> None:
         instance.__class__ = cls
 
 
-def fork_call(body: Callable[[], Record], timeout: float) -> Record:
-    """body() in a forked child in its own process group; its record comes over a pipe.
-
-    {"timeout": True} when it runs past `timeout`, {"crashed": ...} when it dies or
-    sends no complete record. Whatever the child prints is thrown away.
-    """
-    read_fd, write_fd = os.pipe()
-    gc.freeze()  # children must not walk (and so copy) the parent's whole heap
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        me = os.getpid()
-        try:
-            os.setpgid(0, 0)
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            # Inherited channels (the sandbox's own result pipe) must not be writable here.
-            os.closerange(3, write_fd)
-            os.closerange(write_fd + 1, MAX_FD)
-            data = json.dumps(body(), default=repr).encode()
-            if os.getpid() == me:  # a process the tests forked must not report for us
-                while data:
-                    data = data[os.write(write_fd, data):]
-                os._exit(0)
-        except BaseException:
-            pass
-        os._exit(1)
-    os.close(write_fd)
-    with contextlib.suppress(OSError):  # no window in which the child is outside its group
-        os.setpgid(pid, pid)
-    chunks: list[bytes] = []
-    size, deadline, timed_out = 0, time.monotonic() + timeout, False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-            timed_out = True
-            break
-        chunk = os.read(read_fd, 1 << 16)
-        size += len(chunk)
-        if not chunk or size > RECORD_CAP:
-            break
-        chunks.append(chunk)
-    for target in (-pid, pid):  # the child, and whatever it left behind in its group
-        with contextlib.suppress(OSError):
-            os.kill(target, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    os.close(read_fd)
-    if timed_out:
-        return {"timeout": True}
-    try:
-        record = json.loads(b"".join(chunks))
-    except ValueError:
-        record = None
-    if os.waitstatus_to_exitcode(status) != 0:
-        return {"crashed": f"exit status {os.waitstatus_to_exitcode(status)}"}
-    if not isinstance(record, dict) or not isinstance(record.get("ran"), int):
-        return {"crashed": "no complete record"}
-    return record
-
-
 def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record]:
     """Each body() in turn in forked children, as many per child as it survives.
 
@@ -371,7 +311,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         out["errors"].append(f"collection failed or found no tests "
                              f"({collected.session.testsfailed} errors)")
         return
-    base = fork_call(collected.run, max(1.0, deadline - time.monotonic()))
+    base = fork_many([collected.run], max(1.0, deadline - time.monotonic()))[0]
     out["baseline"] = {"tests": len(collected.items), "passed": base.get("tests_passed"),
                        "skipped": base.get("tests_skipped"),
                        "seconds": round(float(base.get("seconds") or 0), 4)}
