@@ -60,26 +60,17 @@ class AtomicWriter:
             self.fh.close()
 
 
-def input_digest(path: str) -> str | None:
-    """sha256 of the input file, recorded so a result can be tied to its input."""
+def scan_input(path: str) -> tuple[str | None, int | None]:
+    """sha256 of the input file (recorded with the results) and, for JSONL, its line
+    count (the progress bar's total), in one read; (None, None) for stdin or a directory."""
     if path == "-" or not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
+        return None, None
+    digest, count = hashlib.sha256(), 0
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def count_records(path: str) -> int | None:
-    """Line count of a JSONL file, for the progress bar's total (None when unknown)."""
-    if path == "-" or not os.path.isfile(path) or not path.endswith(".jsonl"):
-        return None
-    count = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
             count += block.count(b"\n")
-    return count
+    return digest.hexdigest(), count if path.endswith(".jsonl") else None
 
 
 def run_verify(
@@ -101,6 +92,7 @@ def run_verify(
         raise InputError(f"input {input_path} does not exist: pass a JSONL, JSON, Parquet file, "
                          "a saved dataset directory, or - for stdin")
     records = read_samples(input_path, fmt)
+    digest, total = scan_input(input_path)
     tag = image or require_image()
     summary = Summary()
     with ExitStack() as stack:
@@ -112,7 +104,7 @@ def run_verify(
         summary.run = {
             "harness": __version__,
             "input": input_path,
-            "input_sha256": input_digest(input_path),
+            "input_sha256": digest,
             "format": fmt,
             "image": tag,
             "image_id": verifier.image_id,
@@ -124,8 +116,8 @@ def run_verify(
         reject = AtomicWriter(reject_path) if reject_path else None
         writers += [w for w in (keep, reject) if w is not None]
         try:
-            for done in _with_progress(verifier.run(records), progress, console,
-                                       count_records(input_path), summary):
+            for done in _with_progress(verifier.run(records), progress, console, total,
+                                       summary):
                 writers[0].write(done.verdict.to_json())
                 if done.verdict.reasons:
                     if reject is not None:
