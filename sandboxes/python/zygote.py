@@ -226,32 +226,24 @@ class Capture:
         self.open = True
         os.set_blocking(fd, False)
 
-    def pump(self) -> None:
+    def pump(self) -> bool:
+        """Read what is there; False when nothing was (would block, or end of file)."""
         try:
             chunk = os.read(self.fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         if not chunk:
             self.open = False
-            return
+            return False
         room = self.cap - len(self.buf)
         if len(chunk) > room:
             self.overflow = True
         self.buf += chunk[: max(room, 0)]
+        return True
 
     def drain(self) -> None:
-        while self.open:
-            try:
-                chunk = os.read(self.fd, 1 << 16)
-            except BlockingIOError:
-                return
-            if not chunk:
-                self.open = False
-                return
-            room = self.cap - len(self.buf)
-            if len(chunk) > room:
-                self.overflow = True
-            self.buf += chunk[: max(room, 0)]
+        while self.open and self.pump():
+            pass
 
     def close(self) -> None:
         os.close(self.fd)
