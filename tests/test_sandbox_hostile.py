@@ -297,6 +297,32 @@ def test_process_that_outlives_its_sample(pool: Pool) -> None:
     assert check.status is Status.OK, [t.message for t in check.tests]
 
 
+def test_survivors_signalling_the_supervisor_during_its_sweep(pool: Pool) -> None:
+    # The sweep runs in the fork server with the sample's uid: survivors that signal it
+    # then must neither stop it nor get the container replaced.
+    before = [slot.container.id for slot in pool._slots]
+    result = run_tests(pool, """
+        import os, signal, time
+        def test_spawn():
+            for _ in range(4):
+                if os.fork() == 0:
+                    os.setsid()
+                    sigs = [s for s in signal.Signals
+                            if s not in (signal.SIGKILL, signal.SIGSTOP)]
+                    while True:
+                        for s in sigs:
+                            try:
+                                os.kill(1, s)
+                            except OSError:
+                                pass
+            time.sleep(0.1)
+        """)
+    assert result.status is Status.OK, result.detail
+    for _ in range(3):
+        assert_pool_healthy(pool)
+    assert [slot.container.id for slot in pool._slots] == before
+
+
 def test_poisoning_the_next_sample(pool: Pool) -> None:
     poison = run_tests(pool, """
         import os, sys
