@@ -56,6 +56,23 @@ def test_per_test_outcomes_are_reported(pool: Pool) -> None:
     assert result.wall_time > 0 and result.cpu_time > 0 and result.peak_memory_kb > 0
 
 
+def test_a_failed_assert_is_explained_but_its_outcome_stands(pool: Pool) -> None:
+    # Tests first run with plain asserts; a failed assert runs again, rewritten, for the
+    # compared values. A test that passes only the second time still failed.
+    tests = ("import sys\nfrom solution import half\n\n"
+             "def test_values():\n    assert half(3) == 1\n\n"
+             "def test_only_when_rewritten():\n"
+             "    assert type(__loader__).__name__ == 'AssertionRewritingHook'\n")
+    result = pool.run({"solution.py": SOLUTION, "test_solution.py": tests}, PytestJob())
+    assert result.status is Status.FAILED
+    outcomes = {t.nodeid.split("::")[1]: (t.outcome, t.message) for t in result.tests}
+    assert outcomes["test_values"][0] == "failed"
+    assert "assert 1.5 == 1" in outcomes["test_values"][1]
+    assert "where 1.5 = half(3)" in outcomes["test_values"][1]
+    assert outcomes["test_only_when_rewritten"][0] == "failed"
+    assert outcomes["test_only_when_rewritten"][1].endswith("AssertionError")  # the plain run's
+
+
 def test_collection_error_and_no_tests(pool: Pool) -> None:
     broken = pool.run({"solution.py": SOLUTION, "test_solution.py": "import nope\n"}, PytestJob())
     assert broken.status is Status.FAILED
