@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest_job
 from probelib.runner import run_probes
+from probelib.strategies import warm
+
+with contextlib.suppress(Exception):  # a cold hypothesis is slower, not wrong
+    warm()
 
 
 def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """Telling a mutant that behaves differently from one that is (likely) equivalent.
 
-Inputs come first from the calls the tests themselves made, then from hypothesis,
-drawn from the entry point's annotations (with small sizes) or, for unannotated
-parameters, from a few plain families in turn: ints, lists of ints, strings. Two calls
-differ when their results differ by `==`, when one raises and the other does not, when
-they raise different exception types, when they leave the arguments different, or
-when only the mutant runs out of time.
+A survivor is compared with the solution on a bounded set of inputs, in this order: the
+calls the tests themselves made, those calls with each int argument set to an edge
+value or one of the solution's constants ±1, then what hypothesis generates from the
+annotations or the tests' shapes (`strategies`). Two calls differ when their results
+differ by `==`, when one raises and the other does not, when they raise different
+exception types, when they leave the arguments different, or when only the mutant runs
+out of time. `Inputs` draws once per process and keeps the solution's answers, so each
+further survivor costs only its own calls; time (CPU) is a cap, not the bound.
 """
 
 from __future__ import annotations
@@ -15,22 +17,18 @@ import inspect
 import math
 import signal
 import time
-import types
-import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-from hypothesis.errors import HypothesisException
+from probelib.strategies import Call, argument_strategies, boundary_calls, draw, shape, tests_sample
 
-Call = tuple[tuple[Any, ...], dict[str, Any]]
 Outcome = tuple[str, Any, Any]  # ("ok" | "raise" | "timeout", value or exception, args after)
-EDGE_INTS = (0, 1, -1, 2, 3, 10, 100, -1000, 1000)
-SIZE = 10
-FALLBACK_FAMILIES = ("ints", "lists of ints", "strings")
-CALL_BUDGET = 0.05  # seconds one call may take before it counts as not finishing
+MAX_EXAMPLES = 50  # hypothesis inputs per family
+CALL_BUDGET = 0.05  # CPU seconds one call may take before it counts as not finishing
+WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut by wall time
+ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
+MAX_KEY = 2000  # longest repr an answer is remembered under
 
 
 class CallTimeout(BaseException):
@@ -45,15 +43,23 @@ def _on_alarm(_sig: int, _frame: Any) -> None:
     raise CallTimeout()
 
 
-def call_with_timeout(fn: Callable[[], Any], seconds: float) -> Any:
-    """fn(), raising CallTimeout after `seconds`; the alarm repeats, so a swallowed one recurs."""
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+def call_with_timeout(fn: Callable[[], Any], seconds: float, wall: float | None = None) -> Any:
+    """fn(), raising CallTimeout past `seconds` of CPU or `wall` seconds of wall clock.
+
+    CPU time, not wall time, so that a busy machine does not make slow variants look
+    hung; the wall clock (default: 4x + 0.1 s) still stops one that sleeps.
+    """
+    wall = seconds * WALL_FACTOR + WALL_SLACK if wall is None else wall
+    previous = {sig: signal.signal(sig, _on_alarm) for sig in (signal.SIGPROF, signal.SIGALRM)}
+    signal.setitimer(signal.ITIMER_PROF, seconds, ALARM_REPEAT)
+    signal.setitimer(signal.ITIMER_REAL, wall, ALARM_REPEAT)
     try:
         return fn()
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def outcome(fn: Callable[..., Any], call: Call, budget: float = CALL_BUDGET) -> Outcome:
@@ -90,101 +96,55 @@ def differs(first: Outcome, second: Outcome) -> bool:
     return not _same(first[1], second[1]) or not _same(first[2], second[2])
 
 
-def _ints(near: Sequence[Any]) -> st.SearchStrategy[int]:
-    """Small ints, edge values, and the solution's own constants with their neighbours."""
-    nearby = sorted({int(c) + d for c in near if type(c) is int and abs(c) < 10**9
-                     for d in (-1, 0, 1)} - set(EDGE_INTS))
-    # Simplest first: hypothesis shrinks towards the front of the list.
-    return st.one_of(st.sampled_from([*EDGE_INTS, *nearby]), st.integers(-1000, 1000))
+class Inputs:
+    """One sample's comparison inputs and the solution's outcomes on them, kept per process.
 
+    Every survivor in a forked child shares them: hypothesis runs once per family and
+    the solution is called once per input, however many mutants survive.
+    """
 
-def strategy_for(ann: Any, near: Sequence[Any] = (), depth: int = 0) -> st.SearchStrategy[Any]:
-    """Small values of an annotated type; raises ValueError when it can't make any."""
-    if depth > 4:
-        raise ValueError("annotation nested too deeply")
-    origin = typing.get_origin(ann) or ann
-    args = typing.get_args(ann)
-    inner = [strategy_for(a, near, depth + 1) for a in args if a is not Ellipsis]
-    simple: dict[Any, st.SearchStrategy[Any]] = {
-        int: _ints(near), bool: st.booleans(), str: st.text(max_size=SIZE),
-        float: st.one_of(st.sampled_from([0.0, 0.5, -1.0]), st.floats(-1e6, 1e6,
-                                                                         allow_nan=False)),
-        bytes: st.binary(max_size=SIZE), type(None): st.none(), None: st.none(),
-    }
-    if origin in simple:
-        return simple[origin]
-    if origin is typing.Union or origin is types.UnionType:
-        return st.one_of(*inner)
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return st.lists(inner[0], max_size=SIZE).map(tuple)
-        return st.tuples(*inner) if inner else st.just(())
-    name = getattr(origin, "__name__", "")
-    element = inner[0] if inner else _ints(near)
-    if origin in (list, set, frozenset) or name in ("Sequence", "MutableSequence", "Iterable",
-                                                     "Collection", "Set", "AbstractSet"):
-        made = st.lists(element, max_size=SIZE)
-        return made.map(origin) if origin in (set, frozenset) else made
-    if origin is dict or name in ("Mapping", "MutableMapping"):
-        key, value = (inner + [_ints(near), _ints(near)])[:2] if len(inner) != 1 else \
-            (inner[0], _ints(near))
-        return st.dictionaries(key, value, max_size=SIZE // 2)
-    if ann is Any or ann is inspect.Parameter.empty:
-        raise ValueError("no type to draw from")
-    return st.from_type(ann)
+    def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
+                 max_examples: int = MAX_EXAMPLES) -> None:
+        self.solution_fn, self.max_examples = solution_fn, max_examples
+        self.near = [*near, *code_constants(solution_fn)]
+        self._families: dict[str, list[tuple[str, Any]]] = {}
+        self._pools: dict[tuple[str, str], list[Call]] = {}
+        self._answers: dict[str, tuple[Call, Outcome]] = {}
+        self.drawing = 0.0  # CPU seconds spent in hypothesis, kept off any survivor's cap
 
-
-def _family(name: str, near: Sequence[Any]) -> st.SearchStrategy[Any]:
-    if name == "ints":
-        return _ints(near)
-    if name == "lists of ints":
-        return st.lists(_ints(near), max_size=SIZE)
-    return st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=SIZE)
-
-
-def _shaped_like(value: Any, near: Sequence[Any]) -> st.SearchStrategy[Any] | None:
-    """Values of the same type as one the tests passed, for unannotated parameters."""
-    if type(value) in (bool, int, float, str, bytes):
-        return strategy_for(type(value), near)
-    if type(value) in (list, tuple, set) and value:
-        inner = _shaped_like(next(iter(value)), near)
-        return st.lists(inner, max_size=SIZE).map(type(value)) if inner else None
-    return None
-
-
-def argument_strategies(fn: Callable[..., Any], observed: Sequence[Call] = (),
-                        near: Sequence[Any] = ()) -> list[tuple[str, st.SearchStrategy[Call]]]:
-    """(label, strategy of calls) to try in turn: annotated, shaped like the tests', plain."""
-    try:
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                  and p.default is p.empty]
-    except (TypeError, ValueError):
-        return []
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:  # string annotations naming what isn't there
-        hints = {}
-    sample = next((c[0] for c in observed if len(c[0]) == len(params)), None)
-    typed: dict[str, st.SearchStrategy[Any]] = {}
-    for p in params:
+    def answer(self, call: Call) -> Outcome:
+        """The solution's outcome on `call`, remembered by repr (checked with ==)."""
         try:
-            typed[p.name] = strategy_for(hints[p.name], near)
-        except (KeyError, ValueError, TypeError):
-            pass
-    labels: list[tuple[str, dict[str, st.SearchStrategy[Any]]]] = []
-    if sample is not None and len(typed) < len(params):
-        shaped = {p.name: s for p, v in zip(params, sample, strict=True)
-                  if (s := _shaped_like(v, near)) is not None}
-        labels.append(("shaped like the tests' inputs", {**shaped, **typed}))
-    labels += [(family, {p.name: typed.get(p.name, _family(family, near)) for p in params})
-               for family in (FALLBACK_FAMILIES if len(typed) < len(params) else ("typed",))]
-    out: list[tuple[str, st.SearchStrategy[Call]]] = []
-    for label, by_name in labels:
-        if len(by_name) == len(params):
-            parts = [by_name[p.name] for p in params]
-            out.append((label, st.tuples(*parts).map(lambda a: (tuple(a), {}))))
-    return out
+            key = repr(call)
+        except Exception:
+            key = ""
+        if 0 < len(key) <= MAX_KEY and key in self._answers:
+            known, answer = self._answers[key]
+            if _same(known, call):
+                return answer
+        answer = outcome(self.solution_fn, call)
+        if 0 < len(key) <= MAX_KEY:
+            try:
+                self._answers[key] = (copy.deepcopy(call), answer)
+            except Exception:  # not copyable: not remembered
+                pass
+        return answer
+
+    def calls(self, observed: Sequence[Call]) -> Iterator[Call]:
+        """Every input to compare on, in order; each family is drawn when first reached."""
+        yield from observed
+        yield from boundary_calls(self.solution_fn, observed, self.near)
+        sample = tests_sample(self.solution_fn, observed)
+        shaped = "" if sample is None else ",".join(shape(v) for v in sample)
+        if shaped not in self._families:
+            self._families[shaped] = argument_strategies(self.solution_fn, observed, self.near)
+        for label, strategy in self._families[shaped]:
+            key = (shaped, label)
+            if key not in self._pools:
+                began = time.process_time()
+                self._pools[key] = draw(strategy, self.max_examples)
+                self.drawing += time.process_time() - began
+            yield from self._pools[key]
 
 
 @dataclass
@@ -197,45 +157,35 @@ class Search:
 
 def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
                     observed: Sequence[Call] = (), near: Sequence[Any] = (),
-                    max_examples: int = 50, total: float = 2.0) -> Search:
-    """Look for an input telling the two apart: the tests' own calls first, then hypothesis."""
-    stop = time.monotonic() + total
+                    max_examples: int = MAX_EXAMPLES, total: float = 2.0,
+                    inputs: Inputs | None = None) -> Search:
+    """Look for an input telling the two apart; stop at the first, or when all agree.
+
+    `total`: CPU seconds this comparison may spend on calls (hypothesis' drawing does not
+    count: it is shared). `inputs`: shared with other survivors of the same solution.
+    """
+    inputs = inputs or Inputs(solution_fn, near, max_examples)
     result = Search()
-    near = [*near, *code_constants(solution_fn)]
-
-    def check(call: Call) -> bool:
-        if time.monotonic() > stop:
-            raise _OutOfTime()
-        first = outcome(solution_fn, call)
-        if first[0] == "timeout":
-            return False  # the solution itself does not answer: no evidence either way
-        second = outcome(mutant_fn, call)
-        if differs(first, second):
-            result.found = _report(call, first, second)
-            return True
-        result.agreed += first[0] == "ok"
-        return False
-
+    began, drawn_before = time.process_time(), inputs.drawing
     try:
-        if any(check(call) for call in observed):
-            return result
-        config = settings(max_examples=max_examples, derandomize=True, database=None,
-                          deadline=None, phases=[Phase.explicit, Phase.generate, Phase.shrink],
-                          suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-        for _label, strategy in argument_strategies(solution_fn, observed, near):
-            try:
-                call = find(strategy, check, settings=config)
-            except HypothesisException:  # nothing found (or nothing drawable) in this family
-                continue
-            check(call)  # the shrunk call, so the report shows the simplest input
-            return result
+        for call in inputs.calls(observed):
+            if time.process_time() - began - (inputs.drawing - drawn_before) > total:
+                raise _OutOfTime()
+            first = inputs.answer(call)
+            if first[0] == "timeout":
+                continue  # the solution itself does not answer: no evidence either way
+            second = outcome(mutant_fn, call)
+            if differs(first, second):
+                result.found = _report(call, first, second)
+                return result
+            result.agreed += first[0] == "ok"
     except _OutOfTime:
-        pass  # the best input found so far (if any) stands
+        pass  # what agreed so far stands
     return result
 
 
 def draw_distinguishing_input(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
-                              max_examples: int = 50, observed: Sequence[Call] = (),
+                              max_examples: int = MAX_EXAMPLES, observed: Sequence[Call] = (),
                               near: Sequence[Any] = (), total: float = 2.0
                               ) -> dict[str, str] | None:
     """{"args", "solution", "mutant"} for an input they differ on; None when all agreed."""

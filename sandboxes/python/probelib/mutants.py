@@ -177,14 +177,26 @@ def _edits(node: ast.AST) -> list[tuple[str, Edit]]:
     return out
 
 
-class _Replace(ast.NodeTransformer):
-    def __init__(self, target: ast.AST, replacement: ast.AST) -> None:
-        self.target, self.replacement = target, replacement
+def _slots(tree: ast.AST) -> dict[int, tuple[ast.AST, str, int | None]]:
+    """id(node) -> (parent, field, index in the field's list or None): where to swap it."""
+    slots: dict[int, tuple[ast.AST, str, int | None]] = {}
+    for parent in ast.walk(tree):
+        for name, value in ast.iter_fields(parent):
+            if isinstance(value, list):
+                for i, child in enumerate(value):
+                    if isinstance(child, ast.AST):
+                        slots[id(child)] = (parent, name, i)
+            elif isinstance(value, ast.AST):
+                slots[id(value)] = (parent, name, None)
+    return slots
 
-    def visit(self, node: ast.AST) -> ast.AST:
-        if node is self.target:
-            return self.replacement
-        return self.generic_visit(node)
+
+def _put(slot: tuple[ast.AST, str, int | None], node: ast.AST) -> None:
+    parent, name, index = slot
+    if index is None:
+        setattr(parent, name, node)
+    else:
+        getattr(parent, name)[index] = node
 
 
 def _spread(n: int) -> list[int]:
@@ -216,36 +228,47 @@ def _order(sites: list[tuple[str, int, int, int]]) -> list[tuple[int, int]]:
 
 
 def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
-    """At most `limit` distinct mutants of `source`; same input, same list, same order."""
+    """At most `limit` distinct mutants of `source`; same input, same list, same order.
+
+    One tree serves every mutant: each edit is made in place, unparsed, then undone
+    (parsing and walking the source again per mutant cost more than the rest).
+    """
     try:
         tree = ast.parse(source)
         original = ast.unparse(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
+    nodes = list(_body_nodes(tree))
+    slots = _slots(tree)
     sites = [(group, index, k, getattr(node, "lineno", 0))
-             for index, node in enumerate(_body_nodes(tree))
+             for index, node in enumerate(nodes)
              for k, (group, _) in enumerate(_edits(node))]
+    original_lines = (original + "\n").splitlines(keepends=True)
     mutants: list[Mutant] = []
     seen = {original}
     for index, k in _order(sites):
         if len(mutants) >= limit:
             break
-        fresh = ast.parse(source)
-        node = next(n for i, n in enumerate(_body_nodes(fresh)) if i == index)
-        lineno = getattr(node, "lineno", 0)
+        node = nodes[index]
+        saved = {name: list(value) if isinstance(value, list) else value
+                 for name, value in ast.iter_fields(node)}
         replacement, label = _edits(node)[k][1](node)
+        _put(slots[id(node)], replacement)
         try:
-            mutated_tree = ast.fix_missing_locations(_Replace(node, replacement).visit(fresh))
-            mutated = ast.unparse(mutated_tree)
+            mutated = ast.unparse(tree)
             compile(mutated, "solution.py", "exec")
         except (SyntaxError, ValueError, TypeError, RecursionError):
             continue
+        finally:  # undo: the next mutant starts from the original tree
+            _put(slots[id(node)], node)
+            for name, value in saved.items():
+                setattr(node, name, value)
         if mutated in seen:
             continue
         seen.add(mutated)
         diff = "".join(difflib.unified_diff(
-            (original + "\n").splitlines(keepends=True),
-            (mutated + "\n").splitlines(keepends=True),
+            original_lines, (mutated + "\n").splitlines(keepends=True),
             "a/solution.py", "b/solution.py", n=2))
+        lineno = getattr(node, "lineno", 0)
         mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, mutated, diff))
     return mutants

@@ -1,11 +1,10 @@
 """Running the tests against stand-ins and mutants, importing the tests only once.
 
-The tests are collected once, in this process. Every variant (the unchanged solution,
-each stand-in, each mutant) then runs in a forked child that swaps the entry point (or
-the whole `solution` module) wherever the tests hold it, runs the collected items with
-pytest's own protocol (so skip and xfail marks mean what they mean in a real run),
-and sends one JSON record back over a private pipe; its stdout goes nowhere. A child
-that runs past its wall-clock limit is killed with its process group.
+The tests are collected once, in this process (`collected`). The unchanged solution
+then runs in a forked child, and the stand-ins and mutants back to back in another
+(`forks`), each swapping the entry point (or the whole `solution` module) wherever the
+tests hold it. A mutant the tests do not kill is compared with the solution there
+(`equivalence`), on inputs shared by every survivor of the sample.
 """
 
 from __future__ import annotations
@@ -14,226 +13,35 @@ import ast
 import contextlib
 import copy
 import functools
-import gc
-import json
 import os
-import select
-import signal
 import sys
 import time
 import types
 from collections.abc import Callable
 from typing import Any
 
-from _pytest.outcomes import Skipped
-
-from probelib.equivalence import CallTimeout, call_with_timeout, find_difference
+from probelib.collected import Collected
+from probelib.equivalence import WALL_FACTOR, Inputs, call_with_timeout, find_difference
+from probelib.forks import fork_many, progress
 from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
 
-EQUIVALENCE_BUDGET = 0.75  # seconds to look for an input that tells a survivor apart
+# CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap.
+EQUIVALENCE_BUDGET = 0.75
+# Wall seconds a child may spend telling one survivor apart before it is killed (drawing
+# inputs with hypothesis included, on a busy machine).
+SEARCH_WALL = WALL_FACTOR * (EQUIVALENCE_BUDGET + 0.5)
 # Past its own alarm, a child stuck in C code (a huge int, say) is killed after this.
 KILL_MARGIN = 0.25
 MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
 MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
-MIN_VARIANT_TIME = 0.25  # a variant that hangs is killed after this (or 10x the baseline)
-RECORD_CAP = 1 << 20
-MAX_FD = 65536
+# A variant that loops is cut after this much CPU (or 10x the baseline's): HumanEval's
+# suites take 1-5 ms, so 50 ms is ten times the slowest of them and more.
+MIN_VARIANT_CPU = 0.05
+MIN_VARIANT_TIME = 0.25  # wall clock, for variants that hang without using the CPU
 PR_SET_DUMPABLE = 4
 
 Record = dict[str, Any]
-
-
-class Collected:
-    """The tests, collected once, and the modules that may hold the solution's objects."""
-
-    def __init__(self, workdir: str, tests_files: list[str],
-                 warm: tuple[Any, Any] | None = None) -> None:
-        """`warm`: a configured (config, session) for `workdir`, to skip configuring pytest."""
-        from _pytest.config import _prepareconfig
-        from _pytest.main import Session
-
-        if warm is not None:
-            self.config, self.session = warm
-        else:
-            args = ["-q", "-s", "-p", "no:cacheprovider", "--rootdir", workdir, "-c",
-                    os.devnull, f"--confcutdir={workdir}"]
-            paths = [os.path.join(workdir, f) for f in tests_files] or [workdir]
-            self.config = _prepareconfig([*args, *paths], plugins=[])
-            self.session = Session.from_config(self.config)
-            self.config._do_configure()
-            self.config.hook.pytest_sessionstart(session=self.session)
-        self.config.hook.pytest_collection(session=self.session)
-        self.items = list(self.session.items)
-        self.workdir = os.path.realpath(workdir)
-        # Items with skip or xfail marks go through pytest's protocol, which honours them.
-        self._plain = [not any(True for name in ("skip", "skipif", "xfail")
-                               for _ in item.iter_markers(name)) for item in self.items]
-        self._seen, self._local = -1, []
-
-    def run(self, limit: float | None = None) -> Record:
-        """Run every item in this (forked) process: {"passed", "ran", "failed", ...}."""
-        from _pytest.runner import runtestprotocol
-
-        for kind in {type(item) for item in self.items}:
-            # A variant only needs pass/fail: skip building tracebacks (10x the cost).
-            kind.repr_failure = lambda self, excinfo, style=None: excinfo.exconly()[:300]
-        outcomes = {"tests_passed": 0, "tests_skipped": 0}
-        began = time.monotonic()
-
-        state = self.session._setupstate
-
-        def loop() -> Record:
-            for i, item in enumerate(self.items):
-                nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
-                if self._plain[i]:
-                    try:  # no marks to honour: run it without pytest's reports (5x faster)
-                        state.setup(item)
-                        item.runtest()
-                        state.teardown_exact(nextitem)
-                    except CallTimeout:
-                        raise
-                    except Skipped:
-                        outcomes["tests_skipped"] += 1
-                        continue
-                    except BaseException as exc:
-                        return {"passed": False, "ran": i + 1, "failed": item.nodeid,
-                                "message": f"{type(exc).__name__}: {exc}"[:300]}
-                    outcomes["tests_passed"] += 1
-                    continue
-                reports = runtestprotocol(item, log=False, nextitem=nextitem)
-                failed = next((r for r in reports if r.failed), None)
-                if failed is not None:
-                    message = str(failed.longrepr)[:300]
-                    return {"passed": False, "ran": i + 1, "message": message,
-                            "failed": "timeout" if "CallTimeout" in message else item.nodeid}
-                outcomes["tests_skipped" if any(r.skipped for r in reports)
-                         else "tests_passed"] += 1
-            return {"passed": True, "ran": len(self.items), **outcomes}
-
-        try:
-            record = loop() if limit is None else call_with_timeout(loop, limit)
-        except CallTimeout:
-            record = {"passed": False, "ran": 0, "failed": "timeout"}
-        finally:
-            with contextlib.suppress(BaseException):  # the next variant starts with no fixture
-                self.session._setupstate.teardown_exact(None)
-        record["seconds"] = time.monotonic() - began
-        return record
-
-    def _local_modules(self) -> list[Any]:
-        """The loaded modules whose files are in the work dir (cached until one is added)."""
-        if self._seen != len(sys.modules):
-            self._seen = len(sys.modules)
-            self._local = []
-            for module in list(sys.modules.values()):
-                path = getattr(module, "__file__", None) or ""
-                if path and os.path.realpath(path).startswith(self.workdir + os.sep):
-                    self._local.append(module)
-        return self._local
-
-    def rebind(self, mapping: dict[int, Any], also: tuple[Any, ...] = ()) -> None:
-        """Point every name the tests hold for a key (by id) at the new object.
-
-        Only names still bound to the key move: what the tests replaced stays replaced.
-        `also`: more modules to treat so (the solution module itself, for stand-ins).
-        """
-        for module in [*self._local_modules(), *also]:
-            if module.__name__ == "solution" and module not in also:
-                continue
-            holders: list[Any] = [module]
-            holders += [v for v in vars(module).values()
-                        if isinstance(v, type) and v.__module__ == module.__name__]
-            for holder in holders:  # module globals and test classes' attributes
-                for name, value in list(vars(holder).items()):
-                    if id(value) in mapping:
-                        setattr(holder, name, mapping[id(value)])
-                    elif id(type(value)) in mapping and isinstance(mapping[id(type(value))],
-                                                                   type):
-                        _swap_class(value, mapping[id(type(value))])
-                    elif isinstance(value, staticmethod | classmethod) and \
-                            id(value.__func__) in mapping:
-                        setattr(holder, name, type(value)(mapping[id(value.__func__)]))
-        for item in self.items:  # objects passed through @pytest.mark.parametrize
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            for name, value in list(params.items()):
-                if id(value) in mapping:
-                    params[name] = mapping[id(value)]
-
-
-def _swap_class(instance: Any, cls: type) -> None:
-    """An instance the tests made at import time behaves as the variant's class."""
-    with contextlib.suppress(TypeError):  # incompatible layout: it keeps the real behaviour
-        instance.__class__ = cls
-
-
-def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record]:
-    """Each body() in turn in forked children, as many per child as it survives.
-
-    A fork costs more than most test suites take to run, so one child runs variant after
-    variant (each body restores what it swapped). A body that kills its child, or runs
-    past `timeout`, gets {"crashed"} or {"timeout"}; a fresh child goes on after it.
-    """
-    results: list[Record] = []
-    while len(results) < len(bodies):
-        start = len(results)
-        read_fd, write_fd = os.pipe()
-        gc.freeze()  # children must not walk (and so copy) the parent's whole heap
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            me = os.getpid()
-            try:
-                os.setpgid(0, 0)
-                null = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(null, fd)
-                # Inherited channels (the sandbox's own result pipe) must not be writable here.
-                os.closerange(3, write_fd)
-                os.closerange(write_fd + 1, MAX_FD)
-                gc.disable()
-                for body in bodies[start:]:
-                    line = json.dumps(body(), default=repr).encode() + b"\n"
-                    if os.getpid() != me:  # a process the tests forked must not report
-                        os._exit(1)
-                    while line:
-                        line = line[os.write(write_fd, line):]
-                os._exit(0)
-            except BaseException:
-                pass
-            os._exit(1)
-        os.close(write_fd)
-        with contextlib.suppress(OSError):  # no window in which the child is outside its group
-            os.setpgid(pid, pid)
-        fate: Record | None = None
-        buffer, deadline = b"", time.monotonic() + timeout
-        while len(results) < len(bodies):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
-                fate = {"timeout": True}
-                break
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk or len(buffer) > RECORD_CAP:
-                fate = {"crashed": "no complete record"}
-                break
-            buffer += chunk
-            while b"\n" in buffer and len(results) < len(bodies):
-                line, buffer = buffer.split(b"\n", 1)
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
-                ok = isinstance(record, dict) and (isinstance(record.get("ran"), int)
-                                                   or record.get("skipped"))
-                results.append(record if ok else {"crashed": "no complete record"})
-                deadline = time.monotonic() + timeout
-        for target in (-pid, pid):  # the child, and whatever it left behind in its group
-            with contextlib.suppress(OSError):
-                os.kill(target, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(read_fd)
-        if fate is not None and len(results) < len(bodies):
-            results.append(fate)  # the body that was running when its child died or hung
-    return results
 
 
 def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: list[str],
@@ -269,14 +77,22 @@ def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: l
     return out
 
 
-def _not_dumpable() -> None:
-    """Children may not reopen this process's pipes through /proc/<pid>/fd (Linux)."""
+def _find_prctl() -> Any:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+_PRCTL = _find_prctl()  # looked up once, in the fork server: it costs ~3 ms each time
+
+
+def _not_dumpable() -> None:
+    """Children may not reopen this process's pipes through /proc/<pid>/fd (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _deterministic_hypothesis() -> None:
@@ -292,6 +108,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
            warm: tuple[Any, Any] | None) -> None:
     import importlib
 
+    preloaded = frozenset(sys.modules) - {"solution"}  # none of these is the sample's
     if workdir not in sys.path:
         sys.path.insert(0, workdir)
     try:  # before the tests: what they import must be the real entry point
@@ -303,7 +120,7 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         out["errors"].append(f"entry point {entry_point!r} not found: {exc!r}"[:500])
         return
     try:
-        probe.collected = collected = Collected(workdir, tests_files, warm)
+        probe.collected = collected = Collected(workdir, tests_files, warm, preloaded)
     except BaseException as exc:  # a test module that fails to import, exits, or worse
         out["errors"].append(f"collection failed: {exc!r}"[:500])
         return
@@ -320,18 +137,25 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         out["errors"].append(f"the tests do not pass on the unchanged solution under the "
                              f"probe harness ({why}: {base.get('message', '')}); probes skipped")
         return
-    probe.limit = max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25)
+    probe.limit = (max(MIN_VARIANT_CPU, 10 * float(base.get("cpu") or 0) + 0.02),
+                   max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25))
+    collected.local_modules()  # judge the loaded modules here, once, not in every child
+    stubs = make_stubs(probe.source, entry_point, probe.defined) if "stubs" in probes else []
+    mutants = generate_mutants(probe.source, mutant_limit) if "mutants" in probes else []
+    # One child runs the stand-ins and then the mutants: a fork and a module scan fewer.
+    bodies = [*map(probe.stub_body, stubs), *map(probe.mutant_body, mutants)]
+    results = fork_many(bodies, probe.limit[1] + KILL_MARGIN)
     if "stubs" in probes:
-        probe.stubs()
+        probe.record_stubs(stubs, results[:len(stubs)])
     if "mutants" in probes:
-        probe.mutants(mutant_limit)
+        probe.record_mutants(mutants, results[len(stubs):])
 
 
 class _Probe:
     """One sample's variants, run back to back in forked children within the deadline."""
 
     collected: Collected
-    limit: float = MIN_VARIANT_TIME
+    limit: tuple[float, float] = (MIN_VARIANT_CPU, MIN_VARIANT_TIME)  # CPU, wall seconds
 
     def __init__(self, out: dict[str, Any], solution: types.ModuleType, entry_point: str,
                  source: str, deadline: float) -> None:
@@ -339,30 +163,31 @@ class _Probe:
         self.original = getattr(solution, entry_point)
         self.defined = dict(vars(solution))  # what the solution defines, before any test ran
         self.source, self.deadline = source, deadline
+        self.is_function = isinstance(self.original, types.FunctionType)
+        self.constants = _int_constants(source)
+        self.inputs: Inputs | None = None  # made in the child, by its first survivor
 
     def _in_time(self, extra: float = 0.0) -> bool:
-        return self.deadline - time.monotonic() >= self.limit + extra + 0.5
+        return self.deadline - time.monotonic() >= self.limit[1] + extra + 0.5
 
-    def stubs(self) -> None:
+    def stub_body(self, stub: Any) -> Callable[[], Record]:
         namespace = self.defined  # the real entry point, even if the tests replaced it
-        stubs = make_stubs(self.source, self.entry_point, namespace)
 
-        def body_for(stub: Any) -> Callable[[], Record]:
-            def body() -> Record:
-                if not self._in_time():
-                    return {"skipped": True}
-                try:
-                    stand_in = stub.build(namespace)
-                except Exception as exc:  # e.g. a class that can't be subclassed
-                    return {"passed": False, "ran": 0, "error": f"can't build: {exc!r}"[:300]}
-                self.collected.rebind({id(self.original): stand_in}, also=(self.solution,))
-                try:
-                    return self.collected.run(self.limit)
-                finally:
-                    self.collected.rebind({id(stand_in): self.original}, also=(self.solution,))
-            return body
+        def body() -> Record:
+            if not self._in_time():
+                return {"skipped": True}
+            try:
+                stand_in = stub.build(namespace)
+            except Exception as exc:  # e.g. a class that can't be subclassed
+                return {"passed": False, "ran": 0, "error": f"can't build: {exc!r}"[:300]}
+            self.collected.rebind({id(self.original): stand_in}, also=(self.solution,))
+            try:
+                return self.collected.run(self.limit)
+            finally:
+                self.collected.rebind({id(stand_in): self.original}, also=(self.solution,))
+        return body
 
-        results = fork_many([body_for(stub) for stub in stubs], self.limit + KILL_MARGIN)
+    def record_stubs(self, stubs: list[Any], results: list[Record]) -> None:
         for stub, result in zip(stubs, results, strict=True):
             if result.get("skipped"):
                 self.out["skipped"].append(f"stub {stub.name}")
@@ -372,20 +197,14 @@ class _Probe:
             self.out["stubs"].append({"name": stub.name, "passed_all": _passed(result, self),
                                       "failed_test": _failed_by(result)})
 
-    def mutants(self, limit: int) -> None:
-        constants = _int_constants(self.source)
-        is_function = isinstance(self.original, types.FunctionType)
-        mutants = generate_mutants(self.source, limit)
+    def mutant_body(self, mutant: Mutant) -> Callable[[], Record]:
+        def body() -> Record:
+            if not self._in_time(EQUIVALENCE_BUDGET):
+                return {"skipped": True}
+            return self._mutant_child(mutant)
+        return body
 
-        def body_for(mutant: Mutant) -> Callable[[], Record]:
-            def body() -> Record:
-                if not self._in_time(EQUIVALENCE_BUDGET):
-                    return {"skipped": True}
-                return self._mutant_child(mutant, is_function, constants)
-            return body
-
-        results = fork_many([body_for(m) for m in mutants],
-                            self.limit + EQUIVALENCE_BUDGET + KILL_MARGIN)
+    def record_mutants(self, mutants: list[Mutant], results: list[Record]) -> None:
         killed = counted = 0
         for mutant, result in zip(mutants, results, strict=True):
             if result.get("skipped"):
@@ -397,29 +216,31 @@ class _Probe:
                 "distinguishing_input": None}
             if entry["killed"]:
                 entry["killed_by"] = _failed_by(result)
-            elif is_function and "search" in result:
+            elif self.is_function and result.get("search"):
                 found, agreed = result["search"]
                 entry["distinguishing_input"] = found
                 entry["equivalent"] = False if found else (True if agreed >= MIN_AGREED
                                                            else None)
+            elif result.get("cut"):  # the comparison hung or crashed: nothing is known
+                entry["search_cut"] = _failed_by(result["cut"])
             killed += entry["killed"]
             counted += entry["equivalent"] is not True
             self.out["mutants"].append(entry)
         if counted:
             self.out["mutation_score"] = round(killed / counted, 4)
 
-    def _mutant_child(self, mutant: Mutant, is_function: bool, constants: list[int]) -> Record:
+    def _mutant_child(self, mutant: Mutant) -> Record:
         """In the child: load the mutant as `solution`, run the tests, then compare."""
         module = types.ModuleType("solution")
         module.__file__ = getattr(self.solution, "__file__", None)
         try:
             code = compile(mutant.source, module.__file__ or "solution.py", "exec")
-            call_with_timeout(lambda: exec(code, module.__dict__), self.limit)
+            call_with_timeout(lambda: exec(code, module.__dict__), *self.limit)
             replacement = getattr(module, self.entry_point)
         except BaseException as exc:  # the mutant does not even import
             return {"passed": False, "ran": 0, "failed": f"import: {exc!r}"[:200]}
         observed: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-        if is_function:  # record the tests' own calls: the first inputs to compare on
+        if self.is_function:  # record the tests' own calls: the first inputs to compare on
             module.__dict__[self.entry_point] = _recording(replacement, observed)
         mapping: dict[int, Any] = {id(self.solution): module}
         for name, value in vars(self.solution).items():
@@ -438,10 +259,13 @@ class _Probe:
         finally:  # the next variant in this process sees the real solution again
             sys.modules["solution"] = self.solution
             self.collected.rebind(originals)
-        if record.get("passed") and is_function:
+        if record.get("passed") and self.is_function:
+            progress(record, SEARCH_WALL)  # a survivor, whatever happens in the search
             module.__dict__[self.entry_point] = replacement
-            search = find_difference(self.original, replacement, observed, constants,
-                                     total=EQUIVALENCE_BUDGET)
+            if self.inputs is None:
+                self.inputs = Inputs(self.original, self.constants)
+            search = find_difference(self.original, replacement, observed,
+                                     total=EQUIVALENCE_BUDGET, inputs=self.inputs)
             record["search"] = [search.found, search.agreed]
         return record
 

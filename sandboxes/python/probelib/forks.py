@@ -1,0 +1,124 @@
+"""Forked children that run many variants each and report one JSON record per variant.
+
+A child that runs past its wall-clock limit is killed with its process group; its
+stdout goes nowhere and its records travel over a private pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+MAX_EXTEND = 30.0  # the most a child's progress line may push its deadline out
+RECORD_CAP = 1 << 20
+MAX_FD = 65536
+
+Record = dict[str, Any]
+
+
+_CHANNEL: dict[str, int] = {}  # in a child of fork_many: the pipe its records go to
+
+
+def _send(fd: int, record: Record) -> None:
+    line = json.dumps(record, default=repr).encode() + b"\n"
+    while line:
+        line = line[os.write(fd, line):]
+
+
+def progress(record: Record, seconds: float) -> None:
+    """From a body, in a child: `record` stands if the body dies from now on; allow it
+    `seconds` more (a survivor's search takes longer than a test run)."""
+    if "fd" in _CHANNEL:
+        _send(_CHANNEL["fd"], {"progress": record, "extend": seconds})
+
+
+def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record]:
+    """Each body() in turn in forked children, as many per child as it survives.
+
+    A fork costs more than most test suites take to run, so one child runs variant after
+    variant (each body restores what it swapped). A body that kills its child, or runs
+    past `timeout` (or what its `progress` allowed), gets {"crashed"} or {"timeout"}, or
+    the record it last sent with `progress`; a fresh child goes on after it.
+    """
+    results: list[Record] = []
+    while len(results) < len(bodies):
+        start = len(results)
+        read_fd, write_fd = os.pipe()
+        gc.freeze()  # children must not walk (and so copy) the parent's whole heap
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            me = os.getpid()
+            try:
+                os.setpgid(0, 0)
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                # Inherited channels (the sandbox's own result pipe) must not be writable here.
+                os.closerange(3, write_fd)
+                os.closerange(write_fd + 1, MAX_FD)
+                gc.disable()
+                _CHANNEL["fd"] = write_fd
+                for body in bodies[start:]:
+                    record = body()
+                    if os.getpid() != me:  # a process the tests forked must not report
+                        os._exit(1)
+                    _send(write_fd, record)
+                os._exit(0)
+            except BaseException:
+                pass
+            os._exit(1)
+        os.close(write_fd)
+        with contextlib.suppress(OSError):  # no window in which the child is outside its group
+            os.setpgid(pid, pid)
+        fate: Record | None = None
+        interim: Record | None = None  # what the running body said with `progress`
+        buffer, deadline = b"", time.monotonic() + timeout
+        while len(results) < len(bodies):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
+                fate = {"timeout": True}
+                break
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk or len(buffer) > RECORD_CAP:
+                fate = {"crashed": "no complete record"}
+                break
+            buffer += chunk
+            while b"\n" in buffer and len(results) < len(bodies):
+                line, buffer = buffer.split(b"\n", 1)
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if isinstance(record, dict) and isinstance(record.get("progress"), dict):
+                    interim = record["progress"]
+                    extend = record.get("extend")
+                    extend = min(float(extend), MAX_EXTEND) if isinstance(
+                        extend, int | float) else timeout
+                    deadline = time.monotonic() + extend
+                    continue
+                results.append(record if _complete(record) else
+                               {"crashed": "no complete record"})
+                interim, deadline = None, time.monotonic() + timeout
+        for target in (-pid, pid):  # the child, and whatever it left behind in its group
+            with contextlib.suppress(OSError):
+                os.kill(target, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read_fd)
+        if fate is not None and len(results) < len(bodies):
+            # The body that was running when its child died or hung.
+            results.append({**interim, "cut": fate} if _complete(interim) else fate)
+    return results
+
+
+def _complete(record: Any) -> bool:
+    return isinstance(record, dict) and (isinstance(record.get("ran"), int)
+                                         or bool(record.get("skipped")))
+
+
