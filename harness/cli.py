@@ -61,7 +61,7 @@ def main() -> None:
 @click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--workers", type=click.IntRange(1), envvar="HARNESS_WORKERS",
-              default=lambda: default_workers(), show_default="2 x cores",
+              default=lambda: default_workers(), show_default="the number of cores",
               help="Sandbox slots (containers) run in parallel.")
 @click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
               show_default=True, help="Wall-clock seconds per test run.")

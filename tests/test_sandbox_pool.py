@@ -115,6 +115,36 @@ def test_infrastructure_failure_is_retried_on_a_fresh_container(sandbox_image: s
         assert len(client().containers.list(filters={"label": f"{LABEL_RUN}=retry-test"})) == 1
 
 
+def test_requests_queued_behind_a_tainting_run_go_to_a_fresh_container(
+        sandbox_image: str) -> None:
+    # Requests are pipelined: the ones already queued in a container that turns out
+    # tainted are refused there and run elsewhere, without spending their retry.
+    with Pool(size=1, image=sandbox_image, depth=3, run_id="taint-test") as p:
+        first = p._slots[0].container.id
+        slow = {"test_solution.py": "import time\ndef test_x():\n    time.sleep(1.0)\n"}
+        mine = {"test_solution.py": "def test_x():\n    print('queued-behind')\n"}
+        results: dict[str, object] = {}
+
+        def go(name: str, files: dict[str, str], role: str = "sample") -> None:
+            results[name] = p.run(files, PytestJob(), Limits(timeout=10), role=role)
+
+        threads = [threading.Thread(target=go, args=("slow", slow)),
+                   threading.Thread(target=go, args=("taint", mine, "no-such-role")),
+                   threading.Thread(target=go, args=("behind", mine))]
+        for t in threads:
+            t.start()
+            time.sleep(0.2)  # in this order, all three in the one container's channel
+        for t in threads:
+            t.join()
+        slow_r, taint_r, behind_r = (results[k] for k in ("slow", "taint", "behind"))
+        assert slow_r.status is Status.OK  # type: ignore[attr-defined]
+        assert taint_r.status is Status.SANDBOX_ERROR  # type: ignore[attr-defined]
+        assert behind_r.status is Status.OK  # type: ignore[attr-defined]
+        assert "queued-behind" in behind_r.stdout  # type: ignore[attr-defined]
+        assert behind_r.attempts == 1  # type: ignore[attr-defined]
+        assert first not in [slot.container.id for slot in p._slots]
+
+
 def test_parallel_runs_keep_their_results_apart(sandbox_image: str) -> None:
     with Pool(size=2, image=sandbox_image) as p:
         def job(i: int) -> tuple[int, str]:

@@ -57,7 +57,8 @@ class Channel:
         except OSError as exc:
             raise ChannelClosed(f"sending to the sandbox failed: {exc}") from exc
 
-    def receive(self, deadline: float) -> dict[str, Any]:
+    def receive(self, deadline: float | None) -> dict[str, Any]:
+        """The next frame; `deadline` (monotonic) None waits for as long as it takes."""
         while True:
             if len(self._data) >= 4:
                 (size,) = struct.unpack(">I", self._data[:4])
@@ -68,9 +69,9 @@ class Channel:
                     return msg
             self._fill(deadline)
 
-    def _fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    def _fill(self, deadline: float | None) -> None:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
             raise TimeoutError("the sandbox did not answer in time")
         self._sock.settimeout(remaining)
         try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -72,8 +72,31 @@ def reap_orphans() -> int:
     return removed
 
 
+class _Call:
+    """One request sent to a slot, waiting for its reply."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.done = threading.Event()
+        self.reply: dict[str, Any] | None = None
+        self.error: Exception | None = None
+
+    def wait(self) -> dict[str, Any]:
+        if not self.done.wait(max(0.0, self.deadline - time.monotonic())):
+            raise TimeoutError("the sandbox did not answer in time")
+        if self.error is not None:
+            raise self.error
+        assert self.reply is not None
+        return self.reply
+
+
 class Slot:
-    """One container and the channel to its fork server."""
+    """One container and the channel to its fork server.
+
+    Requests are pipelined: the fork server answers them in order, so a reader thread
+    hands each reply to the oldest waiting call, and the next request is already in the
+    channel when a run ends.
+    """
 
     def __init__(self, spec: ContainerSpec, labels: dict[str, str], index: int) -> None:
         self.spec = spec
@@ -81,7 +104,14 @@ class Slot:
         self.container: Any = None
         self.channel: Channel | None = None
         self.versions: dict[str, str] = {}
+        self.in_flight = 0  # guarded by the pool's lock
+        self.retired = False  # guarded by the pool's lock
+        self._pending: deque[_Call] = deque()
+        self._send_lock = threading.Lock()
+        self._horizon = 0.0  # when the last pending call may be given up
         self._start(labels)
+        threading.Thread(target=self._read_replies, name=f"slot-{index}-reader",
+                         daemon=True).start()
 
     def _start(self, labels: dict[str, str]) -> None:
         spec = self.spec
@@ -146,16 +176,52 @@ class Slot:
         except Exception:
             return "unavailable"
 
-    def run(self, request: dict[str, Any], limits: Limits) -> dict[str, Any]:
-        assert self.channel is not None
-        self.channel.send(request)
-        # The fork server enforces the limit; this only catches a server that hangs.
-        return self.channel.receive(time.monotonic() + limits.timeout * 2 + 30)
+    def submit(self, request: dict[str, Any], limits: Limits) -> _Call:
+        """Send a request; the call's deadline counts the runs queued before it."""
+        with self._send_lock:
+            channel = self.channel
+            if channel is None:
+                raise ChannelClosed("the sandbox slot was closed")
+            # The fork server enforces the limit; the deadline only catches one that hangs.
+            start = max(time.monotonic(), self._horizon)
+            call = _Call(start + limits.timeout * 2 + 30)
+            self._horizon = call.deadline
+            self._pending.append(call)
+            try:
+                channel.send(request)
+            except ChannelClosed as exc:
+                self._pending.remove(call)
+                raise exc
+        return call
+
+    def _read_replies(self) -> None:
+        channel = self.channel
+        error: Exception = ChannelClosed("the sandbox slot was closed")
+        while channel is not None:
+            try:
+                reply = channel.receive(None)
+            except (ChannelClosed, TimeoutError, ValueError, OSError) as exc:
+                error = exc if isinstance(exc, ChannelClosed | ValueError) else \
+                    ChannelClosed(str(exc))
+                break
+            with self._send_lock:
+                call = self._pending.popleft() if self._pending else None
+            if call is None:
+                error = ValueError("the sandbox answered a request it was not sent")
+                break
+            call.reply = reply
+            call.done.set()
+        with self._send_lock:
+            waiting, self._pending = list(self._pending), deque()
+        for call in waiting:
+            call.error = error
+            call.done.set()
 
     def destroy(self) -> None:
-        if self.channel is not None:
-            self.channel.close()
-            self.channel = None
+        with self._send_lock:
+            channel, self.channel = self.channel, None
+        if channel is not None:
+            channel.close()  # the reader thread then fails whatever still waits
         if self.container is not None:
             try:
                 self.container.remove(force=True)
@@ -165,9 +231,12 @@ class Slot:
 
 
 class Pool:
-    """Warm sandbox containers; `run` is thread-safe and blocks until a slot is free.
+    """Warm sandbox containers; `run` is thread-safe and blocks until a slot can take it.
 
-    Use as a context manager: leaving it removes every container it started.
+    Each slot holds up to `depth` requests at once (one running, the next queued in its
+    channel), so a slot's CPU does not idle while a reply travels back and the next
+    request comes in. Use as a context manager: leaving it removes every container it
+    started.
     """
 
     def __init__(
@@ -177,6 +246,7 @@ class Pool:
         limits: Limits | None = None,
         spec: ContainerSpec | None = None,
         run_id: str | None = None,
+        depth: int = 2,
     ) -> None:
         if image is None:
             from harness.sandbox.image import require_image
@@ -195,10 +265,12 @@ class Pool:
             LABEL_HOST: socket.gethostname(),
             LABEL_START: _process_start(pid),
         }
-        self._free: queue.Queue[Slot] = queue.Queue()
+        self.depth = max(1, depth)
         self._slots: list[Slot] = []
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # a slot has room, or the pool closed
         self._closed = False
+        self._starting = 0  # slots being started; guarded by the lock
         reap_orphans()
         try:
             self._start_slots()
@@ -215,6 +287,7 @@ class Pool:
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
         self._starter = ThreadPoolExecutor(self.size, thread_name_prefix="slot-start")
+        self._starting = self.size
         first = self._starter.submit(self._add_slot, 0)
         # The first slot starts alone: started together, they share the CPU and all come late.
         wait([first])
@@ -232,17 +305,22 @@ class Pool:
         raise errors[0]
 
     def _add_slot(self, index: int) -> None:
+        """Start a slot counted in `_starting` by the caller, and add it to the pool."""
+        slot = None
         try:
             slot = Slot(self.spec, self.labels, index)
         except SandboxUnavailable as exc:
             log.warning("sandbox slot %d did not start: %s", index, exc)
             raise
-        with self._lock:
-            if self._closed:
+        finally:
+            with self._ready:
+                self._starting -= 1
+                if slot is not None and not self._closed:
+                    self._slots.append(slot)
+                    slot = None
+                self._ready.notify_all()
+            if slot is not None:
                 slot.destroy()
-                return
-            self._slots.append(slot)
-        self._free.put(slot)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -265,47 +343,82 @@ class Pool:
             "role": role,
         }
         last = ""
-        for attempt in (1, 2):  # an infrastructure failure is retried once on a fresh slot
+        attempts = 0
+        # A run refused or cut off because its slot went bad for another run is not its
+        # failure: it goes again without spending its one retry (boundedly).
+        for _ in range(2 + 2 * self.depth):
             slot = self._acquire()
             try:
-                reply = slot.run(request, limits)
+                reply = slot.submit(request, limits).wait()
             except (ChannelClosed, TimeoutError, ValueError) as exc:
                 last = f"{exc.__class__.__name__}: {exc}"
-                self._replace(slot)
+                attempts += self._release(slot, replace=True)
+                if attempts >= 2:
+                    break
                 continue
             result = RunResult.from_wire(reply)
-            result.attempts = attempt
-            if reply.get("tainted") or result.status is Status.SANDBOX_ERROR:
-                log.info("recycling slot %d: %s", slot.index, reply.get("tainted"))
-                self._replace(slot)  # a slot that misbehaved is replaced, not trusted
-            else:
-                self._free.put(slot)
+            if reply.get("refused"):
+                self._release(slot, replace=True)
+                continue
+            attempts += 1
+            result.attempts = attempts
+            # A slot that misbehaved is replaced, not trusted.
+            self._release(slot, replace=bool(reply.get("tainted"))
+                          or result.status is Status.SANDBOX_ERROR)
             if result.status is not Status.SANDBOX_ERROR:
                 return result
             last = result.detail
-        return RunResult(status=Status.SANDBOX_ERROR, detail=last, attempts=2)
+            if attempts >= 2:
+                break
+        return RunResult(status=Status.SANDBOX_ERROR, detail=last, attempts=max(attempts, 1))
 
     def _acquire(self) -> Slot:
-        if self._closed:
-            raise SandboxUnavailable("the sandbox pool is closed")
-        return self._free.get()
+        """The live slot with the fewest requests in flight, once one has room."""
+        with self._ready:
+            while True:
+                if self._closed:
+                    raise SandboxUnavailable("the sandbox pool is closed")
+                open_ = [s for s in self._slots if s.in_flight < self.depth]
+                if open_:
+                    slot = min(open_, key=lambda s: s.in_flight)
+                    slot.in_flight += 1
+                    return slot
+                if not self._slots and not self._starting:
+                    raise SandboxUnavailable("no sandbox container is running: see "
+                                             "`harness sandbox doctor`")
+                self._ready.wait()
 
-    def _replace(self, slot: Slot) -> None:
+    def _release(self, slot: Slot, replace: bool = False) -> int:
+        """Give the request's place back; with `replace`, swap the slot for a fresh one.
+
+        Returns 1 when this call retired the slot, 0 when another run had already done so.
+        """
+        with self._ready:
+            slot.in_flight -= 1
+            first = replace and not slot.retired
+            if first:
+                slot.retired = True
+                if slot in self._slots:
+                    self._slots.remove(slot)
+                # Counted now, so that no run finds the pool empty in the meantime.
+                self._starting += 1
+            self._ready.notify_all()
+        if not first:
+            return 0
         slot.destroy()
-        with self._lock:
-            if slot in self._slots:
-                self._slots.remove(slot)
         if self._closed:
-            return
-        fresh = Slot(self.spec, self.labels, slot.index)
-        with self._lock:
-            self._slots.append(fresh)
-        self._free.put(fresh)
+            with self._ready:
+                self._starting -= 1
+                self._ready.notify_all()
+            return 1
+        self._add_slot(slot.index)
+        return 1
 
     def close(self) -> None:
         """Remove every container of this pool."""
-        with self._lock:
+        with self._ready:
             self._closed = True
+            self._ready.notify_all()
         starter = getattr(self, "_starter", None)
         if starter is not None:
             starter.shutdown(wait=True)  # a slot still starting is destroyed as it arrives

@@ -625,13 +625,18 @@ def main() -> None:
     pytest_job.prepare(JOB_DIR)
     gc.collect()
     gc.freeze()
+    tainted = None  # once set, this container runs nothing more: the host replaces it
     while True:
         req = read_frame(chan_in)
         if req is None:
             return
         op = req.get("op")
         try:
-            if op == "ping":
+            if op == "run" and tainted:
+                # The host pipelines requests; one queued behind a tainting run goes elsewhere.
+                reply = {"status": "sandbox_error", "detail": f"refused: {tainted}",
+                         "refused": True, "tainted": tainted}
+            elif op == "ping":
                 reply: dict[str, Any] = {"ok": True, "versions": pytest_job.versions(),
                                          "handlers": sorted(HANDLERS),
                                          "handler_errors": HANDLER_ERRORS}
@@ -643,6 +648,7 @@ def main() -> None:
         except Exception:
             reply = {"status": "sandbox_error", "detail": traceback.format_exc()[-4000:],
                      "tainted": "supervisor error"}
+        tainted = tainted or reply.get("tainted")
         write_frame(chan_out, reply)
 
 
