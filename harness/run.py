@@ -26,6 +26,7 @@ from harness import __version__
 from harness.errors import InputError
 from harness.formats import read_samples
 from harness.pipeline import Verifier, VerifyConfig
+from harness.probes.judge import EXECUTED as EXECUTED_PROBES
 from harness.records import InvalidRecord, Sample
 from harness.report import Summary
 from harness.sandbox.image import image_id, require_image
@@ -96,7 +97,8 @@ def run_verify(
     tag = image or require_image()
     summary = Summary()
     with ExitStack() as stack:
-        spec = ContainerSpec(image=tag, runtime=runtime)
+        executed = [p for p in config.probes if p in EXECUTED_PROBES]
+        spec = ContainerSpec(image=tag, runtime=runtime, warm=("probe",) if executed else ())
         pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec))
         store = stack.enter_context(Store(store_path)) if store_path else None
         verifier = Verifier(config, pool, store, image_id(tag))

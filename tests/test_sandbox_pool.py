@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
 import time
 
+import pytest
+
 from harness.sandbox.docker_io import client
 from harness.sandbox.image import image_tag, recipe_hash
-from harness.sandbox.pool import LABEL_RUN, Pool
+from harness.sandbox.pool import LABEL_RUN, ContainerSpec, Pool
 from harness.sandbox.result import CallJob, CommandJob, Limits, PytestJob, Status
 
 SOLUTION = "def half(x: float) -> float:\n    return x / 2\n"
@@ -143,6 +146,17 @@ def test_requests_queued_behind_a_tainting_run_go_to_a_fresh_container(
         assert "queued-behind" in behind_r.stdout  # type: ignore[attr-defined]
         assert behind_r.attempts == 1  # type: ignore[attr-defined]
         assert first not in [slot.container.id for slot in p._slots]
+
+
+def test_warm_up_runs_in_the_fork_server_and_a_failed_one_is_not_fatal(
+        sandbox_image: str, caplog: pytest.LogCaptureFixture) -> None:
+    spec = ContainerSpec(image=sandbox_image, warm=("probe", "no_such_handler"))
+    with caplog.at_level(logging.WARNING), Pool(size=1, image=sandbox_image, spec=spec) as p:
+        result = p.run({"test_solution.py": "def test_x():\n    pass\n"}, PytestJob())
+    assert result.status is Status.OK
+    warnings = [r.getMessage() for r in caplog.records if "warm-up" in r.getMessage()]
+    assert len(warnings) == 1 and "no_such_handler" in warnings[0]
+    assert "'probe'" not in warnings[0]  # the probes' own warm-up ran
 
 
 def test_parallel_runs_keep_their_results_apart(sandbox_image: str) -> None:

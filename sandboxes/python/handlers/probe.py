@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest_job
 from probelib.runner import run_probes
-from probelib.strategies import warm
+from probelib.strategies import warm as _warm_strategies
 
-with contextlib.suppress(Exception):  # a cold hypothesis is slower, not wrong
-    warm()
+
+def warm() -> None:
+    """Called once in the fork server when the run has probes (the pool's `warm`)."""
+    with contextlib.suppress(Exception):  # a cold hypothesis is slower, not wrong
+        _warm_strategies()
 
 
 def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
