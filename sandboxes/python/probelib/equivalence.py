@@ -2,8 +2,9 @@
 
 A survivor is compared with the solution on a bounded set of inputs, in this order: the
 calls the tests themselves made, those calls with each int argument set to an edge
-value or one of the solution's constants ±1, then what hypothesis generates from the
-annotations or the tests' shapes (`strategies`). Two calls differ when their results
+value or one of the solution's constants ±1, then values hypothesis draws for the
+parameters' annotations or the shapes of the tests' inputs (`strategies`); the first
+difference found among drawn inputs is shrunk (`shrink`). Two calls differ when their results
 differ by `==`, when one raises and the other does not, when they raise different
 exception types, when they leave the arguments different, or when only the mutant runs
 out of time. `Inputs` draws once per process and keeps the solution's answers, so each
@@ -21,11 +22,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from probelib.strategies import Call, argument_strategies, boundary_calls, draw, shape, tests_sample
+from probelib.shrink import shrink
+from probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
 Outcome = tuple[str, Any, Any]  # ("ok" | "raise" | "timeout", value or exception, args after)
-MAX_EXAMPLES = 50  # hypothesis inputs per family
-CALL_BUDGET = 0.05  # CPU seconds one call may take before it counts as not finishing
+CALL_BUDGET = 0.05  # CPU seconds one call of a mutant may take before it counts as a hang
+# The solution gets less: an input it needs 20 ms for is skipped, and a mutant then has
+# 2.5x the solution's time before its hang counts as a difference.
+SOLUTION_BUDGET = 0.02
+ANSWERS_CAP = 0.5  # CPU seconds the solution's answers may take in one process, all told
 WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut by wall time
 ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
@@ -33,10 +38,6 @@ MAX_KEY = 2000  # longest repr an answer is remembered under
 
 class CallTimeout(BaseException):
     """A single call ran past its budget (a BaseException: `except Exception` can't eat it)."""
-
-
-class _OutOfTime(Exception):
-    """The whole search ran out of time."""
 
 
 def _on_alarm(_sig: int, _frame: Any) -> None:
@@ -99,18 +100,18 @@ def differs(first: Outcome, second: Outcome) -> bool:
 class Inputs:
     """One sample's comparison inputs and the solution's outcomes on them, kept per process.
 
-    Every survivor in a forked child shares them: hypothesis runs once per family and
-    the solution is called once per input, however many mutants survive.
+    Every survivor in a forked child shares them: the solution is called once per input,
+    however many mutants survive.
     """
 
     def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
-                 max_examples: int = MAX_EXAMPLES) -> None:
+                 max_examples: int = EXAMPLES) -> None:
         self.solution_fn, self.max_examples = solution_fn, max_examples
         self.near = [*near, *code_constants(solution_fn)]
-        self._families: dict[str, list[tuple[str, Any]]] = {}
-        self._pools: dict[tuple[str, str], list[Call]] = {}
+        self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
         self.drawing = 0.0  # CPU seconds spent in hypothesis, kept off any survivor's cap
+        self.answering = 0.0  # CPU seconds spent computing the solution's answers
 
     def answer(self, call: Call) -> Outcome:
         """The solution's outcome on `call`, remembered by repr (checked with ==)."""
@@ -122,7 +123,11 @@ class Inputs:
             known, answer = self._answers[key]
             if _same(known, call):
                 return answer
-        answer = outcome(self.solution_fn, call)
+        if self.answering > ANSWERS_CAP:  # a slow solution: the inputs left tell nothing
+            return "timeout", None, None
+        began = time.process_time()
+        answer = outcome(self.solution_fn, call, SOLUTION_BUDGET)
+        self.answering += time.process_time() - began
         if 0 < len(key) <= MAX_KEY:
             try:
                 self._answers[key] = (copy.deepcopy(call), answer)
@@ -130,21 +135,21 @@ class Inputs:
                 pass
         return answer
 
-    def calls(self, observed: Sequence[Call]) -> Iterator[Call]:
-        """Every input to compare on, in order; each family is drawn when first reached."""
-        yield from observed
-        yield from boundary_calls(self.solution_fn, observed, self.near)
-        sample = tests_sample(self.solution_fn, observed)
-        shaped = "" if sample is None else ",".join(shape(v) for v in sample)
-        if shaped not in self._families:
-            self._families[shaped] = argument_strategies(self.solution_fn, observed, self.near)
-        for label, strategy in self._families[shaped]:
-            key = (shaped, label)
-            if key not in self._pools:
+    def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
+        """Every input to compare on, in order, each with whether it was drawn at random
+        (worth shrinking); a family's values are drawn when it is first reached."""
+        for call in observed:
+            yield False, call
+        for call in boundary_calls(self.solution_fn, observed, self.near):
+            yield False, call
+        for _label, kinds in families(self.solution_fn, observed):
+            key = tuple(name for name, _ in kinds)
+            if key not in self._calls:
                 began = time.process_time()
-                self._pools[key] = draw(strategy, self.max_examples)
+                self._calls[key] = calls(kinds, self.max_examples)
                 self.drawing += time.process_time() - began
-            yield from self._pools[key]
+            for call in self._calls[key]:
+                yield True, call
 
 
 @dataclass
@@ -157,7 +162,7 @@ class Search:
 
 def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
                     observed: Sequence[Call] = (), near: Sequence[Any] = (),
-                    max_examples: int = MAX_EXAMPLES, total: float = 2.0,
+                    max_examples: int = EXAMPLES, total: float = 2.0,
                     inputs: Inputs | None = None) -> Search:
     """Look for an input telling the two apart; stop at the first, or when all agree.
 
@@ -167,25 +172,34 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
     inputs = inputs or Inputs(solution_fn, near, max_examples)
     result = Search()
     began, drawn_before = time.process_time(), inputs.drawing
-    try:
-        for call in inputs.calls(observed):
-            if time.process_time() - began - (inputs.drawing - drawn_before) > total:
-                raise _OutOfTime()
-            first = inputs.answer(call)
-            if first[0] == "timeout":
-                continue  # the solution itself does not answer: no evidence either way
-            second = outcome(mutant_fn, call)
-            if differs(first, second):
-                result.found = _report(call, first, second)
-                return result
-            result.agreed += first[0] == "ok"
-    except _OutOfTime:
-        pass  # what agreed so far stands
+
+    def in_time() -> bool:
+        return time.process_time() - began - (inputs.drawing - drawn_before) <= total
+
+    def tells_apart(call: Call) -> tuple[Outcome, Outcome] | None:
+        first = inputs.answer(call)
+        if first[0] == "timeout":
+            return None  # the solution itself does not answer: no evidence either way
+        second = outcome(mutant_fn, call)
+        return (first, second) if differs(first, second) else None
+
+    for drawn, call in inputs.calls(observed):
+        if not in_time():
+            break  # what agreed so far stands
+        pair = tells_apart(call)
+        if pair is None:
+            result.agreed += inputs.answer(call)[0] == "ok"
+            continue
+        if drawn and pair[1][0] != "timeout":  # a hang costs the whole call budget a step
+            call = shrink(call, lambda c: in_time() and tells_apart(c) is not None)
+            pair = tells_apart(call) or pair
+        result.found = _report(call, *pair)
+        break
     return result
 
 
 def draw_distinguishing_input(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
-                              max_examples: int = MAX_EXAMPLES, observed: Sequence[Call] = (),
+                              max_examples: int = EXAMPLES, observed: Sequence[Call] = (),
                               near: Sequence[Any] = (), total: float = 2.0
                               ) -> dict[str, str] | None:
     """{"args", "solution", "mutant"} for an input they differ on; None when all agreed."""

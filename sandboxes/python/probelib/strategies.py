@@ -1,9 +1,11 @@
-"""What to call a function with: hypothesis strategies from its annotations or its tests.
+"""What to call a function with: values hypothesis draws, per kind of parameter.
 
-Strategies come from the entry point's annotations (with small sizes) or, for
-unannotated parameters, from the shapes of the tests' own inputs and then a few plain
-families in turn: ints, lists of ints, strings. `draw` runs hypothesis once for a
-strategy and keeps what it generated, so many mutants can be compared on one draw.
+A parameter's kind comes from its annotation (with small sizes) or, unannotated, from
+the value the tests passed there; where neither says, a few plain families follow in
+turn: ints, lists of ints, printable strings. Values are drawn per kind, not per
+sample: hypothesis costs ~0.5 ms an example, and the common kinds' values are drawn
+once for all (`_pools`, made by `python -m probelib.pools`), so a sample usually pays
+for none. The same strategy with derandomize draws the same values wherever it runs.
 """
 
 from __future__ import annotations
@@ -18,71 +20,95 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
+from probelib._pools import POOLS
+
 Call = tuple[tuple[Any, ...], dict[str, Any]]
+Kind = tuple[str, st.SearchStrategy[Any]]  # a stable name, and what draws its values
 EDGE_INTS = (0, 1, -1, 2, 3, 10, 100, -1000, 1000)
 SIZE = 10
-FALLBACK_FAMILIES = ("ints", "lists of ints", "strings")
+EXAMPLES = 100  # values drawn per kind
+RECORD = 3  # tuples this short are drawn with their own length and element types
+# Parameter p takes its i-th value at (i * STEPS[p]) % n: independent-looking columns
+# whose row 0 is the simplest value of each (steps are prime to the pool sizes).
+STEPS = (1, 3, 7, 11, 13, 17, 19, 23, 29, 31)
+_DRAWN: dict[str, list[Any]] = dict(POOLS)  # kind -> values, in hypothesis' order
 
 
-def _ints(near: Sequence[Any]) -> st.SearchStrategy[int]:
-    """Small ints, edge values, and the solution's own constants with their neighbours."""
-    nearby = sorted({int(c) + d for c in near if type(c) is int and abs(c) < 10**9
-                     for d in (-1, 0, 1)} - set(EDGE_INTS))
-    # Simplest first: hypothesis shrinks towards the front of the list.
-    return st.one_of(st.sampled_from([*EDGE_INTS, *nearby]), st.integers(-1000, 1000))
+def _ints() -> st.SearchStrategy[int]:
+    # Edge values first in the list: hypothesis draws from the front more often.
+    return st.one_of(st.sampled_from(EDGE_INTS), st.integers(-1000, 1000))
 
 
-def strategy_for(ann: Any, near: Sequence[Any] = (), depth: int = 0) -> st.SearchStrategy[Any]:
-    """Small values of an annotated type; raises ValueError when it can't make any."""
+SCALARS: dict[Any, Kind] = {
+    int: ("int", _ints()), bool: ("bool", st.booleans()),
+    str: ("str", st.text(max_size=SIZE)),
+    float: ("float", st.one_of(st.sampled_from([0.0, 0.5, -1.0]),
+                               st.floats(-1e6, 1e6, allow_nan=False))),
+    bytes: ("bytes", st.binary(max_size=SIZE)), type(None): ("None", st.none()),
+    None: ("None", st.none()),
+}
+FAMILIES: dict[str, Kind] = {
+    "ints": SCALARS[int],
+    "lists of ints": ("list[int]", st.lists(_ints(), max_size=SIZE)),
+    "strings": ("printable", st.text(st.characters(min_codepoint=32, max_codepoint=126),
+                                     max_size=SIZE)),
+}
+SEQUENCES = ("Sequence", "MutableSequence", "Iterable", "Collection", "Set", "AbstractSet")
+
+
+def kind_of(ann: Any, depth: int = 0) -> Kind:
+    """The kind of an annotation; raises ValueError when it names nothing to draw."""
     if depth > 4:
         raise ValueError("annotation nested too deeply")
     origin = typing.get_origin(ann) or ann
     args = typing.get_args(ann)
-    inner = [strategy_for(a, near, depth + 1) for a in args if a is not Ellipsis]
-    simple: dict[Any, st.SearchStrategy[Any]] = {
-        int: _ints(near), bool: st.booleans(), str: st.text(max_size=SIZE),
-        float: st.one_of(st.sampled_from([0.0, 0.5, -1.0]), st.floats(-1e6, 1e6,
-                                                                         allow_nan=False)),
-        bytes: st.binary(max_size=SIZE), type(None): st.none(), None: st.none(),
-    }
-    if origin in simple:
-        return simple[origin]
+    if origin in SCALARS:
+        return SCALARS[origin]
+    inner = [kind_of(a, depth + 1) for a in args if a is not Ellipsis]
+    names = ",".join(k for k, _ in inner)
     if origin is typing.Union or origin is types.UnionType:
-        return st.one_of(*inner)
+        return f"union[{names}]", st.one_of(*(s for _, s in inner))
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return st.lists(inner[0], max_size=SIZE).map(tuple)
-        return st.tuples(*inner) if inner else st.just(())
+            return f"tuple[{names},...]", st.lists(inner[0][1], max_size=SIZE).map(tuple)
+        return f"tuple[{names}]", st.tuples(*(s for _, s in inner))
     name = getattr(origin, "__name__", "")
-    element = inner[0] if inner else _ints(near)
-    if origin in (list, set, frozenset) or name in ("Sequence", "MutableSequence", "Iterable",
-                                                     "Collection", "Set", "AbstractSet"):
-        made = st.lists(element, max_size=SIZE)
-        return made.map(origin) if origin in (set, frozenset) else made
+    element = inner[0] if inner else SCALARS[int]
+    if origin in (list, set, frozenset) or name in SEQUENCES:
+        made = st.lists(element[1], max_size=SIZE)
+        if origin in (set, frozenset):
+            return f"{origin.__name__}[{element[0]}]", made.map(origin)
+        return f"list[{element[0]}]", made
     if origin is dict or name in ("Mapping", "MutableMapping"):
-        key, value = (inner + [_ints(near), _ints(near)])[:2] if len(inner) != 1 else \
-            (inner[0], _ints(near))
-        return st.dictionaries(key, value, max_size=SIZE // 2)
+        key, value = (inner + [SCALARS[int], SCALARS[int]])[:2] if len(inner) != 1 else \
+            (inner[0], SCALARS[int])
+        return (f"dict[{key[0]},{value[0]}]",
+                st.dictionaries(key[1], value[1], max_size=SIZE // 2))
     if ann is Any or ann is inspect.Parameter.empty:
         raise ValueError("no type to draw from")
-    return st.from_type(ann)
+    return f"type[{ann!r}]", st.from_type(ann)
 
 
-def _family(name: str, near: Sequence[Any]) -> st.SearchStrategy[Any]:
-    if name == "ints":
-        return _ints(near)
-    if name == "lists of ints":
-        return st.lists(_ints(near), max_size=SIZE)
-    return st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=SIZE)
-
-
-def _shaped_like(value: Any, near: Sequence[Any]) -> st.SearchStrategy[Any] | None:
-    """Values of the same type as one the tests passed, for unannotated parameters."""
-    if type(value) in (bool, int, float, str, bytes):
-        return strategy_for(type(value), near)
+def _shaped_like(value: Any) -> Kind | None:
+    """The kind of a value the tests passed, for an unannotated parameter."""
+    if type(value) in SCALARS:
+        return SCALARS[type(value)]
+    if type(value) is tuple and 0 < len(value) <= RECORD:  # a pair is a record, not a list
+        parts = [_shaped_like(v) for v in value]
+        if any(p is None for p in parts):
+            return None
+        known = [p for p in parts if p is not None]
+        return (f"tuple[{','.join(k for k, _ in known)}]",
+                st.tuples(*(s for _, s in known)))
     if type(value) in (list, tuple, set) and value:
-        inner = _shaped_like(next(iter(value)), near)
-        return st.lists(inner, max_size=SIZE).map(type(value)) if inner else None
+        inner = _shaped_like(next(iter(value)))
+        if inner is None:
+            return None
+        made = st.lists(inner[1], max_size=SIZE)
+        if type(value) is list:
+            return f"list[{inner[0]}]", made
+        return f"{type(value).__name__}[{inner[0]}{',...' * (type(value) is tuple)}]", \
+            made.map(type(value))
     return None
 
 
@@ -104,16 +130,9 @@ def tests_sample(fn: Any, observed: Sequence[Call]) -> tuple[Any, ...] | None:
     return next((c[0] for c in observed if len(c[0]) == len(params)), None)
 
 
-def shape(value: Any) -> str:
-    """What `_shaped_like` draws for a value: its type, and its first element's shape."""
-    if type(value) in (list, tuple, set) and value:
-        return f"{type(value).__name__}[{shape(next(iter(value)))}]"
-    return type(value).__name__
-
-
-def argument_strategies(fn: Callable[..., Any], observed: Sequence[Call] = (),
-                        near: Sequence[Any] = ()) -> list[tuple[str, st.SearchStrategy[Call]]]:
-    """(label, strategy of calls) to try in turn: annotated, shaped like the tests', plain."""
+def families(fn: Callable[..., Any], observed: Sequence[Call] = ()
+             ) -> list[tuple[str, list[Kind]]]:
+    """(label, a kind per parameter) to try in turn: annotated, shaped like the tests', plain."""
     params = required_params(fn)
     if params is None:
         return []
@@ -122,41 +141,59 @@ def argument_strategies(fn: Callable[..., Any], observed: Sequence[Call] = (),
     except Exception:  # string annotations naming what isn't there
         hints = {}
     sample = tests_sample(fn, observed)
-    typed: dict[str, st.SearchStrategy[Any]] = {}
+    typed: dict[str, Kind] = {}
     for p in params:
         try:
-            typed[p.name] = strategy_for(hints[p.name], near)
+            typed[p.name] = kind_of(hints[p.name])
         except (KeyError, ValueError, TypeError):
             pass
-    labels: list[tuple[str, dict[str, st.SearchStrategy[Any]]]] = []
+    labels: list[tuple[str, dict[str, Kind]]] = []
     if sample is not None and len(typed) < len(params):
-        shaped = {p.name: s for p, v in zip(params, sample, strict=True)
-                  if (s := _shaped_like(v, near)) is not None}
+        shaped = {p.name: k for p, v in zip(params, sample, strict=True)
+                  if (k := _shaped_like(v)) is not None}
         labels.append(("shaped like the tests' inputs", {**shaped, **typed}))
-    labels += [(family, {p.name: typed.get(p.name, _family(family, near)) for p in params})
-               for family in (FALLBACK_FAMILIES if len(typed) < len(params) else ("typed",))]
-    out: list[tuple[str, st.SearchStrategy[Call]]] = []
-    for label, by_name in labels:
-        if len(by_name) == len(params):
-            parts = [by_name[p.name] for p in params]
-            out.append((label, st.tuples(*parts).map(lambda a: (tuple(a), {}))))
-    return out
+    if len(typed) == len(params):
+        labels.append(("typed", typed))
+    else:
+        labels += [(family, {p.name: typed.get(p.name, kind) for p in params})
+                   for family, kind in FAMILIES.items()]
+    return [(label, [by_name[p.name] for p in params]) for label, by_name in labels
+            if len(by_name) == len(params)]
 
 
-def draw(strategy: st.SearchStrategy[Call], count: int) -> list[Call]:
-    """Up to `count` distinct calls hypothesis generates, shortest first (one run, no shrinking).
+def values(kind: Kind, count: int = EXAMPLES) -> list[Any]:
+    """`count` values of a kind, in hypothesis' order: drawn once per process, or never."""
+    name, strategy = kind
+    if len(_DRAWN.get(name, ())) < count:
+        _DRAWN[name] = draw(strategy, count)
+    return _DRAWN[name][:count]
 
-    Generating once and replaying is what makes many survivors cheap: hypothesis'
-    per-example overhead is paid once per sample instead of once per mutant.
-    """
-    drawn: dict[str, Call] = {}
 
-    def keep(call: Call) -> bool:
+def calls(kinds: list[Kind], count: int = EXAMPLES) -> list[Call]:
+    """Up to `count` distinct calls built from each parameter's values, shortest first."""
+    if not kinds:
+        return [((), {})]
+    columns = [values(kind, count) for kind in kinds]
+    if not all(columns):
+        return []
+    made: dict[str, Call] = {}
+    for i in range(max(map(len, columns))):
+        args = tuple(col[(i * STEPS[p % len(STEPS)]) % len(col)]
+                     for p, col in enumerate(columns))
         try:
-            key = repr(call)
+            made.setdefault(repr(args), ((args, {})))
         except Exception:  # a value whose repr fails is still worth calling with
-            key = f"<unrepresentable {len(drawn)}>"
-        drawn.setdefault(key, call)
+            made[f"<unrepresentable {i}>"] = (args, {})
+    # The simplest inputs first: the first difference found is the one reported.
+    return [made[key] for key in sorted(made, key=lambda key: (len(key), key))]
+
+
+def draw(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
+    """Up to `count` values hypothesis generates for `strategy` (one run, no shrinking)."""
+    drawn: list[Any] = []
+
+    def keep(value: Any) -> bool:
+        drawn.append(value)
         return False  # never "found": hypothesis goes on generating until `count`
 
     config = settings(max_examples=count, derandomize=True, database=None, deadline=None,
@@ -165,16 +202,15 @@ def draw(strategy: st.SearchStrategy[Call], count: int) -> list[Call]:
         find(strategy, keep, settings=config)
     except HypothesisException:  # NoSuchExample, by design; or nothing drawable
         pass
-    # The simplest inputs first: the first difference found is the one reported.
-    return [drawn[key] for key in sorted(drawn, key=lambda key: (len(key), key))]
+    return drawn
 
 
 def boundary_calls(fn: Any, observed: Sequence[Call], near: Sequence[Any],
                    limit: int = 60) -> list[Call]:
     """The tests' first call with each int argument set to an edge value or a constant ±1.
 
-    Hypothesis draws a given constant only now and then; a boundary mutant (`>=` for `>`)
-    differs on exactly one value, so those values are tried outright.
+    Drawn values rarely hit a given constant; a boundary mutant (`>=` for `>`) differs
+    on exactly one value, so those values are tried outright.
     """
     sample = tests_sample(fn, observed)
     if sample is None:
@@ -190,9 +226,5 @@ def boundary_calls(fn: Any, observed: Sequence[Call], near: Sequence[Any],
 
 def warm() -> None:
     """Draw once in the fork server: hypothesis' first run in a process costs ~25 ms more
-    (lazy imports and caches), which every probed sample would pay again otherwise."""
-    def sample(a: int, b: str, c: list[float], d: dict[str, bool]) -> None:
-        pass
-
-    for _label, strategy in argument_strategies(sample, (), (1,)):
-        draw(strategy, 5)
+    (lazy imports and caches), which a sample drawing a rare kind would pay again."""
+    draw(st.tuples(st.integers(), st.text(), st.lists(st.floats())), 5)
