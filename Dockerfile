@@ -14,7 +14,7 @@ RUN python3 -m venv /opt/venv \
 
 COPY runner /opt/runner
 RUN /opt/venv/bin/python -m compileall -q /opt/runner \
- && cd /opt/runner && /opt/venv/bin/python -c "from handlers.mypy import warm; warm()" \
+ && cd /opt/runner && /opt/venv/bin/python -c "from handlers.mypy import build_seed_cache; build_seed_cache()" \
  && chmod -R a+rX /opt/mypy-cache
 
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \

@@ -220,6 +220,11 @@ def test_errors_name_the_fix(tmp_path: Path) -> None:
                         env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
     assert no_docker.returncode == 1
     assert "Docker engine not reachable" in no_docker.stderr
+    bad_mypy = harness("verify", str(corpus), "-o", str(tmp_path / "v.jsonl"), "--no-cache",
+                       "--no-probes", "--mypy-args", "--no-such-flag")
+    assert bad_mypy.returncode == 1
+    assert "mypy refused --mypy-args" in bad_mypy.stderr and "--no-such-flag" in \
+        bad_mypy.stderr and "Traceback" not in bad_mypy.stderr
     assert "Traceback" not in no_docker.stderr
     usage = harness("verify", str(corpus), "--probes", "bogus")
     assert usage.returncode == 2
@@ -250,3 +255,21 @@ def test_malformed_input_of_each_kind(tmp_path: Path, sandbox_image: str) -> Non
     assert [v["reasons"] for v in verdicts[:-1]] == [["invalid_sample"]] * (len(lines) - 1)
     assert [v["checks"]["input"]["line"] for v in verdicts[:-1]] == list(range(1, len(lines)))
     assert verdicts[-1]["id"] == "ok" and verdicts[-1]["verdict"] == "keep"
+
+
+def test_mypy_args_change_the_type_check(tmp_path: Path, sandbox_image: str) -> None:
+    corpus = tmp_path / "untyped.jsonl"
+    corpus.write_text(json.dumps({
+        "id": "untyped", "solution": "def double(x):\n    return x * 2\n",
+        "tests": "from solution import double\n\ndef test_it():\n    assert double(2) == 4\n",
+    }) + "\n")
+    verdicts = {}
+    for name, extra in (("default", []), ("strict", ["--mypy-args", "--disallow-untyped-defs"])):
+        out = harness("verify", str(corpus), "-o", str(tmp_path / f"{name}.jsonl"), "--no-cache",
+                      "--no-probes", *extra)
+        assert out.returncode == 0, out.stderr
+        verdicts[name] = read_jsonl(tmp_path / f"{name}.jsonl")[0]
+    assert verdicts["default"]["verdict"] == "keep"
+    assert verdicts["strict"]["reasons"] == ["type_error"]
+    error = verdicts["strict"]["checks"]["types"]["errors"][0]
+    assert error["line"] == 1 and "missing a type annotation" in error["message"]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from harness.errors import ConfigError
 from harness.records import Sample
 from harness.sandbox.pool import Pool
 from harness.sandbox.result import CallJob, Limits, Status
@@ -35,6 +36,9 @@ def typecheck_batch(
                     *typecheck_batch(pool, samples[half:], mypy_args, limits)]
         return [{"ok": None, "status": result.status.value,
                  "detail": (result.detail + " " + result.stderr[-500:]).strip()}]
+    if result.data.get("bad_arguments"):
+        raise ConfigError(f"mypy refused --mypy-args {' '.join(mypy_args)!r}: "
+                          f"{result.data['bad_arguments']}")
     by_file = result.data["by_file"]
     out = []
     for name in files:
