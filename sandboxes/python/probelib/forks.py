@@ -39,17 +39,24 @@ def progress(record: Record, seconds: float) -> None:
         _send(_CHANNEL["fd"], {"progress": record, "extend": seconds})
 
 
-def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record]:
+Timeout = float | Callable[[int, list[Record]], float]
+
+
+def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout) -> list[Record]:
     """Each body() in turn in forked children, as many per child as it survives.
 
     A fork costs more than most test suites take to run, so one child runs variant after
     variant (each body restores what it swapped). A body that kills its child, or runs
-    past `timeout` (or what its `progress` allowed), gets {"crashed"} or {"timeout"}, or
-    the record it last sent with `progress`; a fresh child goes on after it.
+    past its timeout (or what its `progress` allowed), gets {"crashed"} or {"timeout"},
+    or the record it last sent with `progress`; a fresh child goes on after it.
+    `timeout`: wall seconds per body, or timeout(index, results so far), called in this
+    process before body `index` starts (and before a fresh child is forked for it).
     """
+    limit = timeout if callable(timeout) else (lambda _index, _results: timeout)
     results: list[Record] = []
     while len(results) < len(bodies):
         start = len(results)
+        span = limit(start, results)
         read_fd, write_fd = os.pipe()
         gc.freeze()  # children must not walk (and so copy) the parent's whole heap
         pid = os.fork()
@@ -79,7 +86,7 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record
             os.setpgid(pid, pid)
         fate: Record | None = None
         interim: Record | None = None  # what the running body said with `progress`
-        buffer, deadline = b"", time.monotonic() + timeout
+        buffer, deadline = b"", time.monotonic() + span
         while len(results) < len(bodies):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([read_fd], [], [], remaining)[0]:
@@ -100,12 +107,14 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: float) -> list[Record
                     interim = record["progress"]
                     extend = record.get("extend")
                     extend = min(float(extend), MAX_EXTEND) if isinstance(
-                        extend, int | float) else timeout
+                        extend, int | float) else span
                     deadline = time.monotonic() + extend
                     continue
                 results.append(record if _complete(record) else
                                {"crashed": "no complete record"})
-                interim, deadline = None, time.monotonic() + timeout
+                if len(results) < len(bodies):
+                    span = limit(len(results), results)
+                interim, deadline = None, time.monotonic() + span
         for target in (-pid, pid):  # the child, and whatever it left behind in its group
             with contextlib.suppress(OSError):
                 os.kill(target, signal.SIGKILL)

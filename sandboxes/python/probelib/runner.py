@@ -26,8 +26,9 @@ from probelib.forks import fork_many, progress
 from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
 
-# CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap.
-EQUIVALENCE_BUDGET = 0.75
+# CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap
+# that only slow entry points reach (most survivors take a few ms).
+EQUIVALENCE_BUDGET = 0.25
 # Wall seconds a child may spend telling one survivor apart before it is killed (drawing
 # inputs with hypothesis included, on a busy machine).
 SEARCH_WALL = WALL_FACTOR * (EQUIVALENCE_BUDGET + 0.5)
@@ -35,9 +36,9 @@ SEARCH_WALL = WALL_FACTOR * (EQUIVALENCE_BUDGET + 0.5)
 KILL_MARGIN = 0.25
 MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
 MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
-# A variant that loops is cut after this much CPU (or 10x the baseline's): HumanEval's
-# suites take 1-5 ms, so 50 ms is ten times the slowest of them and more.
-MIN_VARIANT_CPU = 0.05
+# A variant that loops is cut after this much CPU (or 10x the baseline's): most of
+# HumanEval's suites take under 1 ms of CPU, so 20 ms is 20 times theirs and more.
+MIN_VARIANT_CPU = 0.02
 MIN_VARIANT_TIME = 0.25  # wall clock, for variants that hang without using the CPU
 PR_SET_DUMPABLE = 4
 
@@ -128,27 +129,27 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         out["errors"].append(f"collection failed or found no tests "
                              f"({collected.session.testsfailed} errors)")
         return
-    base = fork_many([collected.run], max(1.0, deadline - time.monotonic()))[0]
+    collected.local_modules()  # judge the loaded modules here, once, not in every child
+    stubs = make_stubs(probe.source, entry_point, probe.defined) if "stubs" in probes else []
+    mutants = generate_mutants(probe.source, mutant_limit) if "mutants" in probes else []
+    # One child runs the unchanged solution, then the stand-ins, then the mutants: a fork
+    # costs ~5 ms, more than most suites take to run.
+    bodies = [probe.baseline_body, *map(probe.stub_body, stubs),
+              *map(probe.mutant_body, mutants)]
+    results = fork_many(bodies, probe.timeout)
+    base = results[0]
     out["baseline"] = {"tests": len(collected.items), "passed": base.get("tests_passed"),
                        "skipped": base.get("tests_skipped"),
                        "seconds": round(float(base.get("seconds") or 0), 4)}
-    if not base.get("passed") or base.get("ran") != len(collected.items):
+    if not _passed(base, probe):
         why = base.get("failed") or ("timeout" if base.get("timeout") else base.get("crashed"))
         out["errors"].append(f"the tests do not pass on the unchanged solution under the "
                              f"probe harness ({why}: {base.get('message', '')}); probes skipped")
         return
-    probe.limit = (max(MIN_VARIANT_CPU, 10 * float(base.get("cpu") or 0) + 0.02),
-                   max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25))
-    collected.local_modules()  # judge the loaded modules here, once, not in every child
-    stubs = make_stubs(probe.source, entry_point, probe.defined) if "stubs" in probes else []
-    mutants = generate_mutants(probe.source, mutant_limit) if "mutants" in probes else []
-    # One child runs the stand-ins and then the mutants: a fork and a module scan fewer.
-    bodies = [*map(probe.stub_body, stubs), *map(probe.mutant_body, mutants)]
-    results = fork_many(bodies, probe.limit[1] + KILL_MARGIN)
     if "stubs" in probes:
-        probe.record_stubs(stubs, results[:len(stubs)])
+        probe.record_stubs(stubs, results[1:1 + len(stubs)])
     if "mutants" in probes:
-        probe.record_mutants(mutants, results[len(stubs):])
+        probe.record_mutants(mutants, results[1 + len(stubs):])
 
 
 class _Probe:
@@ -156,6 +157,7 @@ class _Probe:
 
     collected: Collected
     limit: tuple[float, float] = (MIN_VARIANT_CPU, MIN_VARIANT_TIME)  # CPU, wall seconds
+    baseline: Record | None = None  # the unchanged solution's run, once known here
 
     def __init__(self, out: dict[str, Any], solution: types.ModuleType, entry_point: str,
                  source: str, deadline: float) -> None:
@@ -170,11 +172,34 @@ class _Probe:
     def _in_time(self, extra: float = 0.0) -> bool:
         return self.deadline - time.monotonic() >= self.limit[1] + extra + 0.5
 
+    def baseline_body(self) -> Record:
+        record = self.collected.run()
+        self._learn(record)
+        return record
+
+    def _learn(self, base: Record) -> None:
+        """The variants' limits, from the unchanged solution's run (here or in a child)."""
+        self.baseline = base
+        self.limit = (max(MIN_VARIANT_CPU, 10 * float(base.get("cpu") or 0) + 0.02),
+                      max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25))
+
+    def timeout(self, index: int, results: list[Record]) -> float:
+        """fork_many's wall limit for body `index`; learns the baseline's limits first, so
+        that a child forked after a crash starts with them."""
+        if index == 0:
+            return max(1.0, self.deadline - time.monotonic())
+        if self.baseline is None:
+            self._learn(results[0])
+        return self.limit[1] + KILL_MARGIN
+
+    def _baseline_failed(self) -> bool:
+        return self.baseline is None or not _passed(self.baseline, self)
+
     def stub_body(self, stub: Any) -> Callable[[], Record]:
         namespace = self.defined  # the real entry point, even if the tests replaced it
 
         def body() -> Record:
-            if not self._in_time():
+            if self._baseline_failed() or not self._in_time():
                 return {"skipped": True}
             try:
                 stand_in = stub.build(namespace)
@@ -199,7 +224,7 @@ class _Probe:
 
     def mutant_body(self, mutant: Mutant) -> Callable[[], Record]:
         def body() -> Record:
-            if not self._in_time(EQUIVALENCE_BUDGET):
+            if self._baseline_failed() or not self._in_time(EQUIVALENCE_BUDGET):
                 return {"skipped": True}
             return self._mutant_child(mutant)
         return body
