@@ -84,12 +84,17 @@ def main() -> None:
               help="Sandbox image (default: the one `harness sandbox build` made).")
 @click.option("--runtime", envvar="HARNESS_RUNTIME", default=None,
               help="Container runtime for the sandbox, e.g. runsc where gVisor is installed.")
+@click.option("--keep-warm", type=click.FloatRange(0), envvar="HARNESS_KEEP_WARM", default=30.0,
+              show_default=True,
+              help="Seconds the sandbox containers stay warm after the run, for the next run "
+                   "to adopt (0: remove them at once).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
            min_mutation_score: float, mutant_limit: int, store_path: str, no_cache: bool,
-           image: str | None, runtime: str | None, progress: bool | None) -> None:
+           image: str | None, runtime: str | None, keep_warm: float,
+           progress: bool | None) -> None:
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
@@ -115,7 +120,7 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         summary = run_verify(
             input_path, fmt=fmt, config=config, output=output, keep_path=keep_path,
             reject_path=reject_path, store_path=None if no_cache else store_path, image=image,
-            runtime=runtime,
+            runtime=runtime, keep_warm=keep_warm,
             progress=sys.stderr.isatty() if progress is None else progress,
             console=err_console,
         )
@@ -147,6 +152,19 @@ def build(base: str, force: bool) -> None:
         _fail(exc)
         return
     click.echo(tag)
+
+
+@sandbox.command()
+def stop() -> None:
+    """Remove the parked (kept warm) sandbox containers now."""
+    from harness.sandbox.slot import remove_parked
+
+    try:
+        removed = remove_parked()
+    except HarnessError as exc:
+        _fail(exc)
+        return
+    err_console.print(f"removed {removed} parked sandbox container(s)")
 
 
 @sandbox.command()

@@ -86,6 +86,7 @@ def run_verify(
     image: str | None,
     runtime: str | None,
     progress: bool,
+    keep_warm: float = 0.0,
     console: Console,
 ) -> Summary:
     """Verify every record of the input; returns the summary."""
@@ -99,7 +100,8 @@ def run_verify(
     with ExitStack() as stack:
         executed = [p for p in config.probes if p in EXECUTED_PROBES]
         spec = ContainerSpec(image=tag, runtime=runtime, warm=("probe",) if executed else ())
-        pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec))
+        pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec,
+                                        keep_warm=keep_warm))
         store = stack.enter_context(Store(store_path)) if store_path else None
         verifier = Verifier(config, pool, store, image_id(tag))
         stack.callback(verifier.close)

@@ -639,11 +639,16 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     tainted = None  # once set, this container runs nothing more: the host replaces it
+    warmed: list[str] = []
+    idle: float | None = None  # parked: nobody attached; exit after this long unadopted
     while True:
+        if idle is not None and not select.select([chan_in], [], [], idle)[0]:
+            return  # the container stops, and Docker removes it
         req = read_frame(chan_in)
         if req is None:
             return
         op = req.get("op")
+        idle = None
         try:
             if op == "run" and tainted:
                 # The host pipelines requests; one queued behind a tainting run goes elsewhere.
@@ -652,9 +657,14 @@ def main() -> None:
             elif op == "ping":
                 reply: dict[str, Any] = {"ok": True, "versions": pytest_job.versions(),
                                          "handlers": sorted(HANDLERS),
-                                         "handler_errors": HANDLER_ERRORS}
+                                         "handler_errors": HANDLER_ERRORS, "warmed": warmed}
             elif op == "warm":
                 reply = _warm(req.get("handlers") or [])
+                warmed += [n for n in req.get("handlers") or [] if n not in reply["errors"]]
+            elif op == "park":
+                idle = max(0.0, float(req.get("idle") or 0))
+                reply = {"parked": not tainted}
+                idle = idle if not tainted else 0.0
             elif op == "run":
                 reply = run_pytest(req) if req["job"].get("kind") == "pytest" else \
                     run_request(req)
