@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import CodeType
 
 SWAP_CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -39,6 +40,8 @@ class Mutant:
     lineno: int
     source: str
     diff: str
+    # Compiled already to check it; kept so the child that runs it need not again.
+    code: CodeType | None = field(default=None, compare=False, repr=False)
 
 
 # An edit takes the node (in a fresh tree) and returns its replacement and a label.
@@ -256,7 +259,7 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
         _put(slots[id(node)], replacement)
         try:
             mutated = ast.unparse(tree)
-            compile(mutated, "solution.py", "exec")
+            code = compile(mutated, "solution.py", "exec")
         except (SyntaxError, ValueError, TypeError, RecursionError):
             continue
         finally:  # undo: the next mutant starts from the original tree
@@ -270,5 +273,5 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
             original_lines, (mutated + "\n").splitlines(keepends=True),
             "a/solution.py", "b/solution.py", n=2))
         lineno = getattr(node, "lineno", 0)
-        mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, mutated, diff))
+        mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, mutated, diff, code))
     return mutants

@@ -259,7 +259,7 @@ class _Probe:
         module = types.ModuleType("solution")
         module.__file__ = getattr(self.solution, "__file__", None)
         try:
-            code = compile(mutant.source, module.__file__ or "solution.py", "exec")
+            code = mutant.code or compile(mutant.source, "solution.py", "exec")
             call_with_timeout(lambda: exec(code, module.__dict__), *self.limit)
             replacement = getattr(module, self.entry_point)
         except BaseException as exc:  # the mutant does not even import
