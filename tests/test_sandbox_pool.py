@@ -159,6 +159,28 @@ def test_warm_up_runs_in_the_fork_server_and_a_failed_one_is_not_fatal(
     assert "'probe'" not in warnings[0]  # the probes' own warm-up ran
 
 
+def test_large_requests_and_replies_pipelined_on_one_slot_arrive_whole(
+        sandbox_image: str) -> None:
+    # The second request is on the wire while the first run's reply comes back.
+    with Pool(size=1, image=sandbox_image, depth=2) as p:
+        loud = {"test_solution.py": "def test_x():\n    print('y' * 3_000_000)\n"}
+        bulky = {"test_solution.py": "def test_x():\n    pass\n", "blob.txt": "z" * 8_000_000}
+        results: dict[str, object] = {}
+        started = time.monotonic()
+        threads = [threading.Thread(target=lambda k=k, f=f: results.__setitem__(
+            k, p.run(f, PytestJob(), Limits(timeout=10, output_bytes=4 << 20)))) for k, f in
+            (("loud", loud), ("bulky", bulky))]
+        for t in threads:
+            t.start()
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+        assert time.monotonic() - started < 15
+        assert results["loud"].status is Status.OK  # type: ignore[attr-defined]
+        assert len(results["loud"].stdout) > 2_900_000  # type: ignore[attr-defined]
+        assert results["bulky"].status is Status.OK  # type: ignore[attr-defined]
+
+
 def test_parallel_runs_keep_their_results_apart(sandbox_image: str) -> None:
     with Pool(size=2, image=sandbox_image) as p:
         def job(i: int) -> tuple[int, str]:

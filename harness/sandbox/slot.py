@@ -192,7 +192,8 @@ class Slot:
         self.retired = False  # guarded by the pool's lock
         self.lock = SlotLock(uuid.uuid4().hex)
         self._pending: deque[_Call] = deque()
-        self._send_lock = threading.Lock()
+        self._state_lock = threading.Lock()  # guards the channel and the queue of calls
+        self._write_lock = threading.Lock()  # one request on the wire at a time
         self._horizon = 0.0  # when the last pending call may be given up
 
     @classmethod
@@ -314,7 +315,7 @@ class Slot:
         except (ChannelClosed, TimeoutError, ValueError, docker.errors.APIError) as exc:
             log.debug("could not park %s: %s", self.index, exc)
             return False
-        with self._send_lock:
+        with self._state_lock:
             channel, self.channel = self.channel, None
         if channel is not None:
             channel.close()
@@ -330,21 +331,29 @@ class Slot:
             return "unavailable"
 
     def submit(self, request: dict[str, Any], limits: Limits) -> _Call:
-        """Send a request; the call's deadline counts the runs queued before it."""
-        with self._send_lock:
-            channel = self.channel
-            if channel is None:
-                raise ChannelClosed("the sandbox slot was closed")
-            # The fork server enforces the limit; the deadline only catches one that hangs.
-            start = max(time.monotonic(), self._horizon)
-            call = _Call(start + limits.timeout * 2 + 30)
-            self._horizon = call.deadline
-            self._pending.append(call)
+        """Send a request; the call's deadline counts the runs queued before it.
+
+        Sends are serialized by their own lock, apart from the one that guards the queue
+        of calls: a send can block until the fork server reads, which it does only after
+        writing its last reply, and the reader thread must be free to take that reply.
+        """
+        with self._write_lock:
+            with self._state_lock:
+                channel = self.channel
+                if channel is None:
+                    raise ChannelClosed("the sandbox slot was closed")
+                # The fork server enforces the limit; this deadline catches one that hangs.
+                start = max(time.monotonic(), self._horizon)
+                call = _Call(start + limits.timeout * 2 + 30)
+                self._horizon = call.deadline
+                self._pending.append(call)
             try:
                 channel.send(request)
-            except ChannelClosed as exc:
-                self._pending.remove(call)
-                raise exc
+            except ChannelClosed:
+                with self._state_lock:
+                    if call in self._pending:
+                        self._pending.remove(call)
+                raise
         return call
 
     def _read_replies(self) -> None:
@@ -357,21 +366,21 @@ class Slot:
                 error = exc if isinstance(exc, ChannelClosed | ValueError) else \
                     ChannelClosed(str(exc))
                 break
-            with self._send_lock:
+            with self._state_lock:
                 call = self._pending.popleft() if self._pending else None
             if call is None:
                 error = ValueError("the sandbox answered a request it was not sent")
                 break
             call.reply = reply
             call.done.set()
-        with self._send_lock:
+        with self._state_lock:
             waiting, self._pending = list(self._pending), deque()
         for call in waiting:
             call.error = error
             call.done.set()
 
     def destroy(self) -> None:
-        with self._send_lock:
+        with self._state_lock:
             channel, self.channel = self.channel, None
         if channel is not None:
             channel.close()  # the reader thread then fails whatever still waits
