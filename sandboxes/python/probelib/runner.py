@@ -30,8 +30,8 @@ from probelib.stubs import make_stubs
 # that only slow entry points reach (most survivors take a few ms).
 EQUIVALENCE_BUDGET = 0.25
 # Wall seconds a child may spend telling one survivor apart before it is killed (drawing
-# inputs with hypothesis included, on a busy machine).
-SEARCH_WALL = WALL_FACTOR * (EQUIVALENCE_BUDGET + 0.5)
+# a rare kind's values with hypothesis included, on a busy machine).
+SEARCH_WALL = WALL_FACTOR * EQUIVALENCE_BUDGET + 1.0
 # Past its own alarm, a child stuck in C code (a huge int, say) is killed after this.
 KILL_MARGIN = 0.25
 MIN_AGREED = 5  # inputs both must answer alike before a survivor is called equivalent
@@ -158,6 +158,7 @@ class _Probe:
     collected: Collected
     limit: tuple[float, float] = (MIN_VARIANT_CPU, MIN_VARIANT_TIME)  # CPU, wall seconds
     baseline: Record | None = None  # the unchanged solution's run, once known here
+    search_hung = False  # a survivor's search was cut: the next ones would hang alike
 
     def __init__(self, out: dict[str, Any], solution: types.ModuleType, entry_point: str,
                  source: str, deadline: float) -> None:
@@ -190,6 +191,7 @@ class _Probe:
             return max(1.0, self.deadline - time.monotonic())
         if self.baseline is None:
             self._learn(results[0])
+        self.search_hung = self.search_hung or bool(results[-1].get("cut"))
         return self.limit[1] + KILL_MARGIN
 
     def _baseline_failed(self) -> bool:
@@ -248,6 +250,8 @@ class _Probe:
                                                            else None)
             elif result.get("cut"):  # the comparison hung or crashed: nothing is known
                 entry["search_cut"] = _failed_by(result["cut"])
+            elif result.get("search_skipped"):
+                entry["search_cut"] = result["search_skipped"]
             killed += entry["killed"]
             counted += entry["equivalent"] is not True
             self.out["mutants"].append(entry)
@@ -284,7 +288,9 @@ class _Probe:
         finally:  # the next variant in this process sees the real solution again
             sys.modules["solution"] = self.solution
             self.collected.rebind(originals)
-        if record.get("passed") and self.is_function:
+        if record.get("passed") and self.is_function and self.search_hung:
+            record["search_skipped"] = "an earlier survivor's search hung"
+        elif record.get("passed") and self.is_function:
             progress(record, SEARCH_WALL)  # a survivor, whatever happens in the search
             module.__dict__[self.entry_point] = replacement
             if self.inputs is None:
