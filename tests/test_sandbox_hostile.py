@@ -3,6 +3,7 @@ serves a normal sample right after."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -297,9 +298,11 @@ def test_process_that_outlives_its_sample(pool: Pool) -> None:
     assert check.status is Status.OK, [t.message for t in check.tests]
 
 
-def test_survivors_signalling_the_supervisor_during_its_sweep(pool: Pool) -> None:
+def test_survivors_signalling_the_supervisor_during_its_sweep(
+        pool: Pool, caplog: pytest.LogCaptureFixture) -> None:
     # The sweep runs in the fork server with the sample's uid: survivors that signal it
     # then must neither stop it nor get the container replaced.
+    caplog.set_level(logging.INFO, logger="harness.sandbox.pool")
     before = [slot.container.id for slot in pool._slots]
     result = run_tests(pool, """
         import os, signal, time
@@ -320,7 +323,7 @@ def test_survivors_signalling_the_supervisor_during_its_sweep(pool: Pool) -> Non
     assert result.status is Status.OK, result.detail
     for _ in range(3):
         assert_pool_healthy(pool)
-    assert [slot.container.id for slot in pool._slots] == before
+    assert [slot.container.id for slot in pool._slots] == before, caplog.text
 
 
 def test_poisoning_the_next_sample(pool: Pool) -> None:

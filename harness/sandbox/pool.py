@@ -178,6 +178,8 @@ class Pool:
                 continue
             attempts += 1
             result.attempts = attempts
+            if reply.get("tainted"):
+                log.info("replacing sandbox slot %d: %s", slot.index, reply["tainted"])
             # A slot that misbehaved is replaced, not trusted.
             self._release(slot, replace=bool(reply.get("tainted"))
                           or result.status is Status.SANDBOX_ERROR)

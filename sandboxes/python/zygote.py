@@ -478,17 +478,24 @@ def _sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str
     of this large process per run cost more than the rest of the sweep together.
     """
     left = failed = ""
+    # With the sample's uid, its processes may signal us, and PID 1 takes the signals it
+    # has handlers for (pytest's faulthandler installs some): held back, then discarded.
+    everything = signal.valid_signals()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, everything)
     os.setresuid(uid, uid, 0)
     try:
-        for _ in range(50):
+        give_up = time.monotonic() + 2.0  # a killed process can take a while to exit under load
+        pause = 0.001
+        while True:
             try:
                 os.kill(-1, signal.SIGKILL)  # never reaches PID 1 (us) nor other uids
             except ProcessLookupError:
                 pass
             left = _processes_of(uid, 1)
-            if not left:
+            if not left or time.monotonic() > give_up:
                 break
-            time.sleep(0.002)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
         if clean:
             roots = [workdir, *(p for p in SCRATCH if not (keep_cache and p == "/cache"))]
             try:
@@ -497,6 +504,9 @@ def _sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str
                 failed = str(exc)
     finally:
         os.setresuid(0, 0, 0)
+        while signal.sigtimedwait(everything, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     if left:
         return f"processes left behind: {left}"
     return f"cleanup failed: {failed}" if failed else None
