@@ -4,13 +4,14 @@ by themselves when nobody comes, and never taken by the reaper while they wait."
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
 from harness.sandbox.docker_io import client
 from harness.sandbox.pool import ContainerSpec, Pool, reap_orphans
 from harness.sandbox.result import Limits, PytestJob, Status
-from harness.sandbox.slot import PARKED
+from harness.sandbox.slot import LABEL_PID, LABEL_SLOT, PARKED, owner_labels
 
 GOOD = {"solution.py": "def one():\n    return 1\n",
         "test_solution.py": "from solution import one\n\ndef test_one():\n    assert one() == 1\n"}
@@ -79,3 +80,16 @@ def test_only_the_same_spec_adopts_and_a_failed_run_parks_nothing(
     assert gone(container_id)  # a pool left through an exception removes, not parks
     with Pool(size=1, image=spec.image, spec=other) as cleanup:
         assert cleanup._slots[0].container.id == stranger_id
+
+
+def test_the_reaper_leaves_containers_it_holds_no_lock_file_for(sandbox_image: str) -> None:
+    # Another user's pool on the same engine: its lock files are in its own folder.
+    labels = {**owner_labels("someone-else"), LABEL_SLOT: uuid.uuid4().hex}
+    labels[LABEL_PID] = "1"  # not a live harness of ours either
+    theirs = client().containers.run(sandbox_image, ["sleep", "60"], detach=True,
+                                     network_mode="none", labels=labels, auto_remove=True)
+    try:
+        reap_orphans()
+        assert not gone(theirs.id)
+    finally:
+        theirs.remove(force=True)

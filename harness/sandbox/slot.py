@@ -121,8 +121,8 @@ def reap_orphans() -> int:
             continue
         lock = SlotLock(labels[LABEL_SLOT]) if labels.get(LABEL_SLOT) else None
         if lock is not None:
-            if not lock.take():
-                continue  # a live process owns it
+            if not lock.path.exists() or not lock.take():
+                continue  # another user's (their lock dir is theirs), or owned by a live process
             if container.name.startswith(PARKED) and container.status == "running":
                 lock.release()
                 continue  # warm, waiting to be adopted
@@ -145,8 +145,8 @@ def remove_parked() -> int:
     removed = 0
     for container in client().containers.list(filters={
             "label": f"{LABEL_HOST}={socket.gethostname()}", "name": PARKED}):
-        lock = SlotLock(container.labels.get(LABEL_SLOT, "unlabelled"))
-        if not container.name.startswith(PARKED) or not lock.take():
+        lock = SlotLock(container.labels.get(LABEL_SLOT) or "unlabelled")
+        if not container.name.startswith(PARKED) or not lock.path.exists() or not lock.take():
             continue
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
@@ -215,9 +215,10 @@ class Slot:
             "name": PARKED, "status": "running"})
         for container in found:
             slot = cls(spec, index)
-            slot.lock = SlotLock(container.labels.get(LABEL_SLOT, ""))
-            if not container.name.startswith(PARKED) or not slot.lock.take():
-                continue
+            slot.lock = SlotLock(container.labels.get(LABEL_SLOT) or "unlabelled")
+            if not container.name.startswith(PARKED) or not slot.lock.path.exists() or \
+                    not slot.lock.take():
+                continue  # not parked by this user, or taken by another pool
             slot.container, slot.adopted = container, True
             try:  # not parked any more: a reaper now goes by the lock alone
                 container.rename(f"harness-{run_id}-{slot.lock.path.stem[:12]}")
