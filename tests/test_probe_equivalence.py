@@ -19,6 +19,7 @@ sys.path.insert(0, str(SANDBOX))
 from probelib import strategies  # noqa: E402
 from probelib._pools import POOLS  # noqa: E402
 from probelib.equivalence import Inputs, find_difference  # noqa: E402
+from probelib.mutants import generate_mutants  # noqa: E402
 from probelib.shrink import shrink  # noqa: E402
 
 from tests.test_probe_runner import probe, replay  # noqa: E402
@@ -157,3 +158,16 @@ def test_a_search_cut_short_leaves_a_survivor_not_a_kill(tmp_path: Path) -> None
     cut = [m for m in result["mutants"] if m.get("search_cut")]
     assert cut, result["mutants"]
     assert all(m["killed"] is False and m["equivalent"] is None for m in cut)
+
+
+def test_no_score_from_the_few_mutants_a_slow_suite_leaves_time_for(tmp_path: Path) -> None:
+    # One survivor out of one that ran would score 0.0 and flag the suite weak; a score
+    # needs at least half of the mutants.
+    solution = ("def sign(n: int) -> int:\n    if n > 0:\n        return 1\n"
+                "    if n < 0:\n        return -1\n    return 0\n")
+    tests = ("import time\nfrom solution import sign\n\ndef test_sign():\n"
+             "    time.sleep(0.3)\n    assert sign(5) == 1\n")
+    result = probe(tmp_path / "w", solution, tests, "sign", budget=4.0)
+    assert len(result["mutants"]) * 2 < len(generate_mutants(solution, 40))
+    assert result["mutation_score"] is None
+    assert any("mutants ran within the time budget" in e for e in result["errors"])

@@ -255,7 +255,11 @@ class _Probe:
             killed += entry["killed"]
             counted += entry["equivalent"] is not True
             self.out["mutants"].append(entry)
-        if counted:
+        ran = len(self.out["mutants"])
+        if ran * 2 < len(mutants):  # a slow suite: a score from a few mutants means little
+            self.out["errors"].append(f"only {ran} of {len(mutants)} mutants ran within the "
+                                      "time budget: no mutation score")
+        elif counted:
             self.out["mutation_score"] = round(killed / counted, 4)
 
     def _mutant_child(self, mutant: Mutant) -> Record:
