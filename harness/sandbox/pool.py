@@ -90,12 +90,15 @@ class Pool:
             self.adopted += 1
 
     def _start_slots(self) -> None:
-        """Start every slot at once; return when the first serves, the rest join as ready.
+        """Start the slots; return when one serves, the rest join as they become ready.
 
-        Starting a container costs most of a second, so a short run should not wait for
-        all of them; a slot that fails to start later is logged and the pool runs smaller.
+        A container's start is mostly its fork server importing pytest, hypothesis and
+        mypy, on one core: as many start at once as there are cores, the others once one
+        serves (more at once would share the CPU and all come late). A short run need not
+        wait for all of them; a slot that fails to start later is logged and the pool runs
+        smaller.
         """
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
         self._starter = ThreadPoolExecutor(self.size, thread_name_prefix="slot-start")
         have = len(self._slots)
@@ -104,20 +107,23 @@ class Pool:
             for i in range(have, self.size):
                 self._starter.submit(self._add_slot, i)
             return
-        first = self._starter.submit(self._add_slot, 0)
-        # The first slot starts alone: started together, they share the CPU and all come late.
-        wait([first])
-        rest = [self._starter.submit(self._add_slot, i) for i in range(1, self.size)]
-        if first.exception() is None:
-            return
-        pending = set(rest)
-        errors: list[BaseException] = [first.exception()]  # type: ignore[list-item]
+        wave = min(self.size, os.cpu_count() or 1)
+        pending: set[Future[None]] = {self._starter.submit(self._add_slot, i)
+                                      for i in range(wave)}
+        later = range(wave, self.size)
+        errors: list[BaseException] = []
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                if fut.exception() is None:
+                error = fut.exception()
+                if error is None:
+                    for i in later:
+                        self._starter.submit(self._add_slot, i)
                     return
-                errors.append(fut.exception())  # type: ignore[arg-type]
+                errors.append(error)
+            if not pending and later:  # the first wave failed: the rest may still start
+                pending = {self._starter.submit(self._add_slot, i) for i in later}
+                later = range(0)
         raise errors[0]
 
     def _add_slot(self, index: int) -> None:
