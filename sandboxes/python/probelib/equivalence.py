@@ -193,7 +193,14 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
             result.agreed += inputs.answer(call)[0] == "ok"
             continue
         if drawn and pair[1][0] != "timeout":  # a hang costs the whole call budget a step
-            call = shrink(call, lambda c: in_time() and tells_apart(c) is not None)
+            kinds = (pair[0][0], pair[1][0])
+
+            def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
+                # Differs the same way: no trading two answers for two exceptions.
+                found = in_time() and tells_apart(c)
+                return bool(found) and (found[0][0], found[1][0]) == kinds
+
+            call = shrink(call, alike)
             pair = tells_apart(call) or pair
         result.found = _report(call, *pair)
         break
