@@ -11,7 +11,7 @@ from types import TracebackType
 
 import docker.errors
 
-from harness.errors import SandboxUnavailable
+from harness.errors import ImageMissing, SandboxUnavailable
 from harness.sandbox.docker_io import ChannelClosed, client
 from harness.sandbox.result import Job, Limits, RunResult, Status, encode_files
 from harness.sandbox.slot import (
@@ -26,6 +26,7 @@ from harness.sandbox.slot import (
 __all__ = ["LABEL_RUN", "ContainerSpec", "Pool", "reap_orphans"]
 
 log = logging.getLogger(__name__)
+
 
 class Pool:
     """Warm sandbox containers; `run` is thread-safe and blocks until a slot can take it.
@@ -69,8 +70,6 @@ class Pool:
         try:
             self.key = self.spec.key()
         except docker.errors.ImageNotFound as exc:
-            from harness.errors import ImageMissing
-
             raise ImageMissing(f"sandbox image {self.spec.image} not found: run "
                                "`harness sandbox build`") from exc
         reap_orphans()
