@@ -82,7 +82,8 @@ def audit(name: str, verdicts: list[dict[str, Any]], md: list[str]) -> None:
             md.append(f"| {label} | {n} |")
         md.append("")
     weakest = sorted((v for v in probed if v["checks"]["probes"].get("mutation", {}).get(
-        "survivors")), key=lambda v: v["checks"]["probes"]["mutation"]["score"])[:5]
+        "survivors") and v["checks"]["probes"]["mutation"]["score"] is not None),
+        key=lambda v: v["checks"]["probes"]["mutation"]["score"])[:5]
     if weakest:
         print("weakest suites (lowest mutation scores), one survivor each:")
         md.append("Weakest suites, one surviving mutant each:\n")
