@@ -206,11 +206,12 @@ def draw(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
 
 
 def boundary_calls(fn: Any, observed: Sequence[Call], near: Sequence[Any],
-                   limit: int = 60) -> list[Call]:
-    """The tests' first call with each int argument set to an edge value or a constant ±1.
+                   limit: int = 120) -> list[Call]:
+    """The tests' first call with each int argument set to an edge value or a constant ±1,
+    and each list of ints made one such value alone, or led by one.
 
-    Drawn values rarely hit a given constant; a boundary mutant (`>=` for `>`) differs
-    on exactly one value, so those values are tried outright.
+    Drawn values rarely hit a given constant; a boundary mutant (`>=` for `>`, `7` for
+    `6` in a table) differs on exactly one value, so those values are tried outright.
     """
     sample = tests_sample(fn, observed)
     if sample is None:
@@ -218,10 +219,18 @@ def boundary_calls(fn: Any, observed: Sequence[Call], near: Sequence[Any],
     values = list(dict.fromkeys([*EDGE_INTS, *(int(c) + d for c in near
                                                 if type(c) is int and abs(c) < 10**9
                                                 for d in (-1, 0, 1))]))
-    positions = [i for i, arg in enumerate(sample) if type(arg) is int]
-    each = limit // max(1, len(positions))  # every int argument gets its share
-    return [((*sample[:i], v, *sample[i + 1:]), {}) for i in positions
-            for v in [v for v in values if v != sample[i]][:each]]
+    swaps: list[list[Any]] = []  # per argument, what to put in its place
+    for arg in sample:
+        if type(arg) is int:
+            swaps.append([v for v in values if v != arg])
+        elif type(arg) in (list, tuple) and arg and all(type(v) is int for v in arg):
+            swaps.append([*(type(arg)([v]) for v in values),
+                          *(type(arg)([v, *arg[1:]]) for v in values if len(arg) > 1)])
+        else:
+            swaps.append([])
+    each = limit // max(1, sum(1 for s in swaps if s))  # every argument gets its share
+    return [((*sample[:i], v, *sample[i + 1:]), {}) for i, options in enumerate(swaps)
+            for v in options[:each]]
 
 
 def warm() -> None:
