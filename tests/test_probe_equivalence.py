@@ -54,6 +54,19 @@ def test_a_survivor_told_apart_only_by_a_drawn_input(tmp_path: Path) -> None:
     assert result["mutation_score"] is not None and result["mutation_score"] < 1.0
 
 
+def test_a_constant_inside_a_list_is_tried_outright() -> None:
+    # Drawn values are the same for every sample, so the solution's own constants reach
+    # lists through the boundary values: [11] tells `n > 11` from `n > 10`.
+    def count_big(nums: list[int]) -> int:
+        return sum(1 for n in nums if n > 10)
+
+    def mutant(nums: list[int]) -> int:
+        return sum(1 for n in nums if n > 11)
+
+    search = find_difference(count_big, mutant, observed=[(([1, 50, 3],), {})])
+    assert search.found == {"args": "([11])", "solution": "1", "mutant": "0"}
+
+
 def test_an_equivalent_survivor_needs_inputs_that_answered() -> None:
     def double(x: int) -> int:
         return x + x
