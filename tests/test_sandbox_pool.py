@@ -181,6 +181,33 @@ def test_large_requests_and_replies_pipelined_on_one_slot_arrive_whole(
         assert results["bulky"].status is Status.OK  # type: ignore[attr-defined]
 
 
+HYPOTHESIS_TESTS = """
+from hypothesis import given, settings, strategies as st
+from solution import half
+
+def test_profile():
+    assert settings.default.derandomize and settings.default.database is None
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6))
+def test_half(x):
+    assert half(x) * 2 == x
+"""
+
+
+@pytest.mark.parametrize("warm", [(), ("probe",)])
+def test_property_tests_run_deterministic_whoever_imported_hypothesis_first(
+        sandbox_image: str, warm: tuple[str, ...]) -> None:
+    # hypothesis is imported in the fork server on first need: by a sample's tests, or
+    # by the probes' warm-up; either way a run gets the sandbox's profile.
+    spec = ContainerSpec(image=sandbox_image, warm=warm)
+    with Pool(size=1, image=sandbox_image, spec=spec) as p:
+        for _ in range(2):
+            result = p.run({"solution.py": SOLUTION, "test_solution.py": HYPOTHESIS_TESTS},
+                           PytestJob())
+            assert result.status is Status.OK, [t.message for t in result.tests]
+            assert result.collected == 2
+
+
 def test_parallel_runs_keep_their_results_apart(sandbox_image: str) -> None:
     with Pool(size=2, image=sandbox_image) as p:
         def job(i: int) -> tuple[int, str]:

@@ -10,17 +10,30 @@ import os
 import sys
 from typing import Any
 
-import hypothesis
 import pytest
 from _pytest.config import _prepareconfig
 from _pytest.main import Session
-from hypothesis import settings
 
-# Deterministic, database-free property tests: verdicts must not depend on the run.
-settings.register_profile(
-    "sandbox", database=None, deadline=None, derandomize=True, print_blob=False
-)
-settings.load_profile("sandbox")
+_HYPOTHESIS: list[bool] = []  # set once hypothesis is imported with the sandbox's profile
+
+
+def use_hypothesis() -> None:
+    """Import hypothesis, deterministic and database-free: verdicts must not depend on the
+    run. The fork server does it before a run whose files name hypothesis, not at start."""
+    if _HYPOTHESIS:
+        return
+    from hypothesis import settings
+
+    settings.register_profile(
+        "sandbox", database=None, deadline=None, derandomize=True, print_blob=False
+    )
+    settings.load_profile("sandbox")
+    _HYPOTHESIS.append(True)
+
+
+def hypothesis_ready() -> bool:
+    return bool(_HYPOTHESIS)
+
 
 BASE_ARGS = ["-q", "-s", "-p", "no:cacheprovider", "-p", "_hypothesis_pytestplugin",
              "-c", os.devnull, "--rootdir"]
@@ -138,7 +151,7 @@ def _run_cold(args: list[str], workdir: str) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    import mypy.version
+    from importlib.metadata import version
 
     return {"python": sys.version.split()[0], "pytest": pytest.__version__,
-            "hypothesis": hypothesis.__version__, "mypy": mypy.version.__version__}
+            "hypothesis": version("hypothesis"), "mypy": version("mypy")}

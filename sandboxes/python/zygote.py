@@ -1,11 +1,12 @@
 """The fork server that runs as PID 1 inside a sandbox container.
 
-It imports pytest, hypothesis, mypy and the in-sandbox handlers once, then serves
-requests read from stdin (4-byte big-endian length + JSON) and answers on stdout the
-same way. Every request runs in a freshly forked child that drops to an unprivileged
-uid, gets its own session, rlimits, work dir and scrubbed environment. The child is
-never trusted: its stdout/stderr are capped, its result travels over a private pipe,
-and when it ends every process of its uid is killed and its files removed.
+It imports pytest once (hypothesis and the in-sandbox handlers, mypy's among them, the
+first time a run needs them), then serves requests read from stdin (4-byte big-endian
+length + JSON) and answers on stdout the same way. Every request runs in a freshly forked
+child that drops to an unprivileged uid, gets its own session, rlimits, work dir and
+scrubbed environment. The child is never trusted: its stdout/stderr are capped, its
+result travels over a private pipe, and when it ends every process of its uid is killed
+and its files removed.
 """
 
 from __future__ import annotations
@@ -41,16 +42,33 @@ HANDLERS: dict[str, Any] = {}
 HANDLER_ERRORS: dict[str, str] = {}
 
 
-def _load_handlers() -> None:
+def _handler_names() -> list[str]:
+    folder = os.path.join(HERE, "handlers")
+    return sorted(n[:-3] for n in os.listdir(folder) if n.endswith(".py") and n[0] != "_")
+
+
+def _load_handler(name: str) -> None:
+    """Import a handler here, in the fork server, the first time a run calls for it.
+
+    Not at start: a container that never type-checks or probes should not pay for mypy's
+    or the probes' imports (a fifth of a second each) before it serves its first sample.
+    """
+    if name in HANDLERS or name in HANDLER_ERRORS or name not in _handler_names():
+        return
     import importlib
 
-    folder = os.path.join(HERE, "handlers")
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py") and not name.startswith("_"):
-            try:
-                HANDLERS[name[:-3]] = importlib.import_module("handlers." + name[:-3])
-            except Exception:  # a broken handler must not take the others down
-                HANDLER_ERRORS[name[:-3]] = traceback.format_exc()[-2000:]
+    try:
+        module = importlib.import_module("handlers." + name)
+    except Exception:  # a broken handler must not take the others down
+        HANDLER_ERRORS[name] = traceback.format_exc()[-2000:]
+        return
+    HANDLERS[name] = module
+    if "hypothesis" in sys.modules:  # the handler imported it: with the sandbox's profile
+        pytest_job.use_hypothesis()
+    if hasattr(module, "seed_cache"):  # the checker's scratch is the checker's to write
+        _as_checker(module.seed_cache)
+    gc.collect()
+    gc.freeze()  # forked runs must not walk (and so copy) what the import made
 
 
 # ---------------------------------------------------------------- framing
@@ -462,6 +480,7 @@ def _warm(names: list[str]) -> dict[str, Any]:
     """Run the named handlers' `warm()` here, once, so every forked run starts warm."""
     errors = {}
     for name in names:
+        _load_handler(name)
         try:
             getattr(HANDLERS[name], "warm", lambda: None)()
         except Exception:  # a cold handler is slower, not wrong
@@ -469,6 +488,18 @@ def _warm(names: list[str]) -> dict[str, Any]:
     gc.collect()
     gc.freeze()
     return {"ok": not errors, "errors": errors}
+
+
+def _prepare_for(req: dict[str, Any]) -> None:
+    """Load, here and once, what the run will need: its handler; hypothesis if it uses it."""
+    job = req.get("job") or {}
+    if job.get("kind") == "call":
+        _load_handler(str(job.get("handler")))
+    if not pytest_job.hypothesis_ready() and any(
+            "hypothesis" in (f.get("text") or "") for f in (req.get("files") or {}).values()):
+        pytest_job.use_hypothesis()
+        gc.collect()
+        gc.freeze()
 
 
 def _prepare_dirs() -> None:
@@ -513,8 +544,6 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_subreaper()
     _prepare_dirs()
-    _load_handlers()
-    _as_checker(lambda: HANDLERS["mypy"].seed_cache() if "mypy" in HANDLERS else None)
     pytest_job.prepare(JOB_DIR)
     gc.collect()
     gc.freeze()
@@ -536,7 +565,7 @@ def main() -> None:
                          "refused": True, "tainted": tainted}
             elif op == "ping":
                 reply: dict[str, Any] = {"ok": True, "versions": pytest_job.versions(),
-                                         "handlers": sorted(HANDLERS),
+                                         "handlers": _handler_names(),
                                          "handler_errors": HANDLER_ERRORS, "warmed": warmed}
             elif op == "warm":
                 reply = _warm(req.get("handlers") or [])
@@ -546,6 +575,7 @@ def main() -> None:
                 reply = {"parked": not tainted}
                 idle = idle if not tainted else 0.0
             elif op == "run":
+                _prepare_for(req)
                 reply = run_pytest(req) if req["job"].get("kind") == "pytest" else \
                     run_request(req)
             else:
