@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -94,14 +95,17 @@ def run_verify(
         raise InputError(f"input {input_path} does not exist: pass a JSONL, JSON, Parquet file, "
                          "a saved dataset directory, or - for stdin")
     records = read_samples(input_path, fmt)
-    digest, total = scan_input(input_path)
     tag = image or require_image()
     summary = Summary()
     with ExitStack() as stack:
+        # The input's digest and line count (a full read of a large corpus) are taken
+        # while the first containers start.
+        scanning = stack.enter_context(ThreadPoolExecutor(1)).submit(scan_input, input_path)
         executed = [p for p in config.probes if p in EXECUTED_PROBES]
         spec = ContainerSpec(image=tag, runtime=runtime, warm=("probe",) if executed else ())
         pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec,
                                         keep_warm=keep_warm))
+        digest, total = scanning.result()
         store = stack.enter_context(Store(store_path)) if store_path else None
         verifier = Verifier(config, pool, store, image_id(tag))
         stack.callback(verifier.close)
