@@ -31,6 +31,8 @@ RECORD = 3  # tuples this short are drawn with their own length and element type
 # Parameter p takes its i-th value at (i * STEPS[p]) % n: independent-looking columns
 # whose row 0 is the simplest value of each (steps are prime to the pool sizes).
 STEPS = (1, 3, 7, 11, 13, 17, 19, 23, 29, 31)
+SIMPLEST_ROWS = 20  # rows with one argument at its simplest, per argument
+RELATED_ROWS = 30  # rows whose arguments are also tried meeting (`_meetings`)
 _DRAWN: dict[str, list[Any]] = dict(POOLS)  # kind -> values, in hypothesis' order
 
 
@@ -176,16 +178,33 @@ def calls(kinds: list[Kind], count: int = EXAMPLES) -> list[Call]:
     columns = [values(kind, count) for kind in kinds]
     if not all(columns):
         return []
+    rows = [tuple(col[(i * STEPS[p % len(STEPS)]) % len(col)]
+                  for p, col in enumerate(columns)) for i in range(max(map(len, columns)))]
+    if len(columns) > 1:  # one argument at its simplest ([], 0, '') with the others drawn
+        rows += [(*row[:p], columns[p][0], *row[p + 1:]) for p in range(len(columns))
+                 for row in rows[1:1 + SIMPLEST_ROWS]]
+        rows += [meeting for row in rows[:RELATED_ROWS] for meeting in _meetings(row)]
     made: dict[str, Call] = {}
-    for i in range(max(map(len, columns))):
-        args = tuple(col[(i * STEPS[p % len(STEPS)]) % len(col)]
-                     for p, col in enumerate(columns))
+    for i, args in enumerate(rows):
         try:
             made.setdefault(repr(args), ((args, {})))
         except Exception:  # a value whose repr fails is still worth calling with
             made[f"<unrepresentable {i}>"] = (args, {})
     # The simplest inputs first: the first difference found is the one reported.
     return [made[key] for key in sorted(made, key=lambda key: (len(key), key))]
+
+
+def _meetings(row: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The row with an int argument set to another one, or to a list argument's first or
+    last element: drawn apart, arguments seldom meet, and `>=` for `>` or a search
+    differs only where they do."""
+    ints = [i for i, v in enumerate(row) if type(v) is int]
+    seqs = [i for i, v in enumerate(row) if type(v) in (list, tuple) and v
+            and type(v[0]) is int and type(v[-1]) is int]
+    out = [(*row[:p], row[q], *row[p + 1:]) for p in ints for q in ints if q < p]
+    out += [(*row[:p], row[q][end], *row[p + 1:]) for p in ints for q in seqs
+            for end in (0, -1)]
+    return out
 
 
 def draw(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
