@@ -67,6 +67,20 @@ def test_a_constant_inside_a_list_is_tried_outright() -> None:
     assert search.found == {"args": "([11])", "solution": "1", "mutant": "0"}
 
 
+def test_arguments_that_must_meet_are_made_to() -> None:
+    # Differs only where x is the list's last element: drawn apart, they seldom meet.
+    def contains(xs: list[int], x: int) -> bool:
+        return x in xs
+
+    def all_but_last(xs: list[int], x: int) -> bool:
+        return x in xs[:-1]
+
+    found = find_difference(contains, all_but_last).found
+    assert found is not None and found["solution"] == "True" and found["mutant"] == "False"
+    xs, x = eval(found["args"])  # e.g. ([0], 0)
+    assert contains(xs, x) and not all_but_last(xs, x)
+
+
 def test_an_equivalent_survivor_needs_inputs_that_answered() -> None:
     def double(x: int) -> int:
         return x + x
