@@ -1,14 +1,15 @@
 """Telling a mutant that behaves differently from one that is (likely) equivalent.
 
 A survivor is compared with the solution on a bounded set of inputs, in this order: the
-calls the tests themselves made, those calls with each int argument set to an edge
-value or one of the solution's constants ±1, then values hypothesis draws for the
-parameters' annotations or the shapes of the tests' inputs (`strategies`); the first
-difference found among drawn inputs is shrunk (`shrink`). Two calls differ when their results
-differ by `==`, when one raises and the other does not, when they raise different
-exception types, when they leave the arguments different, or when only the mutant runs
-out of time. `Inputs` draws once per process and keeps the solution's answers, so each
-further survivor costs only its own calls; time (CPU) is a cap, not the bound.
+calls the tests themselves made, those calls with each int argument (or list of ints)
+set to an edge value or one of the solution's constants ±1, then values hypothesis
+draws for the parameters' annotations or the shapes of the tests' inputs
+(`strategies`); the first difference found on an input of ours (not the tests') is
+shrunk (`shrink`). Two calls differ when their results differ by `==`, when one raises
+and the other does not, when they raise different exception types, when they leave the
+arguments different, or when only the mutant runs out of time. `Inputs` keeps the
+solution's answers, so each further survivor costs only its own calls; time (CPU) is a
+cap, not the bound.
 """
 
 from __future__ import annotations
@@ -138,12 +139,12 @@ class Inputs:
         return answer
 
     def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
-        """Every input to compare on, in order, each with whether it was drawn at random
-        (worth shrinking); a family's values are drawn when it is first reached."""
+        """Every input to compare on, in order, each with whether it is ours (worth
+        shrinking) rather than the tests'; a family's values are drawn when first reached."""
         for call in observed:
             yield False, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
-            yield False, call
+            yield True, call
         for _label, kinds in families(self.solution_fn, observed):
             key = tuple(name for name, _ in kinds)
             if key not in self._calls:
@@ -185,14 +186,14 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
         second = outcome(mutant_fn, call)
         return (first, second) if differs(first, second) else None
 
-    for drawn, call in inputs.calls(observed):
+    for ours, call in inputs.calls(observed):
         if not in_time():
             break  # what agreed so far stands
         pair = tells_apart(call)
         if pair is None:
             result.agreed += inputs.answer(call)[0] == "ok"
             continue
-        if drawn and pair[1][0] != "timeout":  # a hang costs the whole call budget a step
+        if ours and pair[1][0] != "timeout":  # a hang costs the whole call budget a step
             kinds = (pair[0][0], pair[1][0])
 
             def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
