@@ -80,6 +80,7 @@ class _Pending:
     verdict: Verdict | None = None
     cached: bool = False
     future: Future[Verdict] | None = None
+    index: int = -1  # its place in the chunk's mypy call
 
 
 class Verifier:
@@ -107,19 +108,17 @@ class Verifier:
     def run(self, records: Iterable[Sample | InvalidRecord]) -> Iterator[Done]:
         """Yield one `Done` per input record, in input order."""
         it = iter(records)
-        window: deque[tuple[list[_Pending], Future[list[dict[str, Any]]] | None]] = deque()
+        window: deque[list[_Pending]] = deque()
         while chunk := list(islice(it, self.config.batch)):
             window.append(self._submit(chunk))
             while len(window) > 2:
-                yield from self._finish(*window.popleft())
+                yield from self._finish(window.popleft())
         while window:
-            yield from self._finish(*window.popleft())
+            yield from self._finish(window.popleft())
 
     # ------------------------------------------------------------ submit
 
-    def _submit(
-        self, chunk: list[Sample | InvalidRecord]
-    ) -> tuple[list[_Pending], Future[list[dict[str, Any]]] | None]:
+    def _submit(self, chunk: list[Sample | InvalidRecord]) -> list[_Pending]:
         items = [_Pending(record) for record in chunk]
         for item in items:
             if isinstance(item.record, Sample):
@@ -150,8 +149,10 @@ class Verifier:
         types = (self._executor.submit(self._typecheck, samples)
                  if samples and self.config.typecheck else None)
         for index, item in enumerate(to_run):
-            item.future = self._executor.submit(self._check_sample, item, types, index)
-        return items, types
+            item.index = index
+            item.future = Future()
+            self._executor.submit(self._check_sample, item, types)
+        return items
 
     def _key(self, sample: Sample) -> str:
         return str(cache_key(sample.digest(), self.config.identity(), self.image_id,
@@ -165,46 +166,82 @@ class Verifier:
         finally:
             self._spent("types", started)
 
-    def _check_sample(self, item: _Pending, types: Future[list[dict[str, Any]]] | None,
-                      index: int) -> Verdict:
-        """Tests, then probes if they passed; stored as soon as the chunk's mypy is in."""
+    def _check_sample(self, item: _Pending,
+                      types: Future[list[dict[str, Any]]] | None) -> None:
+        """Tests, then probes if they passed and the solution type-checks; the verdict is
+        stored and handed to `item.future` as soon as it is complete.
+
+        Only a sample bound for the probes waits here for its chunk's mypy call: for the
+        others the type facts join when mypy is in, so the threads keep the sandbox slots
+        busy meanwhile.
+        """
+        assert item.future is not None
+        try:
+            verdict = self._tests_and_probes(item, types)
+        except BaseException as exc:
+            item.future.set_exception(exc)
+            return
+        if types is None or "types" in verdict.checks:
+            self._complete(item, verdict, None)
+        else:
+            types.add_done_callback(lambda done: self._complete(item, verdict, done))
+
+    def _tests_and_probes(self, item: _Pending,
+                          types: Future[list[dict[str, Any]]] | None) -> Verdict:
         sample = item.record
         assert isinstance(sample, Sample)
         started = time.perf_counter()
         reasons, facts = run_tests(self.pool, sample, self.config.limits)
         self._spent("tests", started)
-        verdict = Verdict(id=sample.id, checks={"syntax": {"ok": True}})
-        if types is not None:
-            type_facts = types.result()[index]
-            verdict.checks["types"] = type_facts
-            if type_facts.get("ok") is False:
-                verdict.reject("type_error")
-        verdict.checks["tests"] = facts
+        verdict = Verdict(id=sample.id, checks={"syntax": {"ok": True}, "tests": facts})
         for reason in reasons:
             verdict.reject(reason)
-        if not reasons and self.config.probes:
-            from harness.probes.judge import probe_sample
+        if reasons or not self.config.probes:
+            return verdict
+        if types is not None:
+            _add_types(verdict, types.result()[item.index])
+            if verdict.reasons:
+                return verdict
+        from harness.probes.judge import probe_sample
 
-            started = time.perf_counter()
-            probe_reasons, probe_facts = probe_sample(self.pool, sample, self.config)
-            self._spent("probes", started)
-            verdict.checks["probes"] = probe_facts
-            for reason in probe_reasons:
-                verdict.reject(reason)
-        if self.store is not None and item.key and not _infrastructure_failed(verdict):
-            self.store.put(item.key, verdict.to_json())
+        started = time.perf_counter()
+        probe_reasons, probe_facts = probe_sample(self.pool, sample, self.config)
+        self._spent("probes", started)
+        verdict.checks["probes"] = probe_facts
+        for reason in probe_reasons:
+            verdict.reject(reason)
         return verdict
+
+    def _complete(self, item: _Pending, verdict: Verdict,
+                  types: Future[list[dict[str, Any]]] | None) -> None:
+        """Join the type facts (when they came later), store, and hand the verdict over."""
+        assert item.future is not None
+        try:
+            if types is not None:
+                _add_types(verdict, types.result()[item.index])
+            if self.store is not None and item.key and not _infrastructure_failed(verdict):
+                self.store.put(item.key, verdict.to_json())
+        except BaseException as exc:
+            item.future.set_exception(exc)
+            return
+        item.future.set_result(verdict)
 
     # ------------------------------------------------------------ finish
 
-    def _finish(
-        self, items: list[_Pending], types: Future[list[dict[str, Any]]] | None
-    ) -> Iterator[Done]:
+    def _finish(self, items: list[_Pending]) -> Iterator[Done]:
         for item in items:
             if item.verdict is None:
                 assert item.future is not None
                 item.verdict = item.future.result()
             yield Done(item.verdict, item.record, item.cached)
+
+
+def _add_types(verdict: Verdict, type_facts: dict[str, Any]) -> None:
+    """The chunk's mypy facts for this sample, in the checks' usual order."""
+    verdict.checks = {"syntax": verdict.checks.pop("syntax"), "types": type_facts,
+                      **verdict.checks}
+    if type_facts.get("ok") is False:
+        verdict.reasons = ["type_error", *(r for r in verdict.reasons if r != "type_error")]
 
 
 def _infrastructure_failed(verdict: Verdict) -> bool:
