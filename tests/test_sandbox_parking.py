@@ -40,7 +40,10 @@ def test_a_parked_container_is_adopted_by_the_next_pool(spec: ContainerSpec) -> 
     assert parked_ids() - before == {container_id}  # still running, waiting
     assert reap_orphans() >= 0 and container_id in parked_ids()  # not an orphan
     started = time.perf_counter()
-    with Pool(size=1, image=spec.image, spec=spec) as second:
+    with Pool(size=1, image=spec.image, spec=spec) as plain:
+        assert plain.adopted == 0  # a library pool adopts only when asked to
+        assert plain._slots[0].container.id != container_id
+    with Pool(size=1, image=spec.image, spec=spec, adopt=True) as second:
         adopted_in = time.perf_counter() - started
         assert second.adopted == 1 and second._slots[0].container.id == container_id
         result = second.run(GOOD, PytestJob(), Limits(timeout=5))
@@ -78,7 +81,7 @@ def test_only_the_same_spec_adopts_and_a_failed_run_parks_nothing(
         raise RuntimeError("the run failed")
     time.sleep(0.5)
     assert gone(container_id)  # a pool left through an exception removes, not parks
-    with Pool(size=1, image=spec.image, spec=other) as cleanup:
+    with Pool(size=1, image=spec.image, spec=other, adopt=True) as cleanup:
         assert cleanup._slots[0].container.id == stranger_id
 
 

@@ -36,6 +36,8 @@ class Pool:
     request comes in. Use as a context manager: leaving it removes every container it
     started, or, with `keep_warm` seconds, parks them for the next pool of the same spec
     to adopt (a container costs most of a second to start; adopting one, milliseconds).
+    `adopt` (default: whether `keep_warm` is set) takes parked containers before starting
+    new ones.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Pool:
         run_id: str | None = None,
         depth: int = 2,
         keep_warm: float = 0.0,
+        adopt: bool | None = None,
     ) -> None:
         if image is None:
             from harness.sandbox.image import require_image
@@ -74,7 +77,8 @@ class Pool:
                                "`harness sandbox build`") from exc
         reap_orphans()
         try:
-            self._adopt_parked()
+            if keep_warm > 0 if adopt is None else adopt:
+                self._adopt_parked()
             self._start_slots()
         except BaseException:
             self.close(park=False)
