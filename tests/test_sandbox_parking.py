@@ -39,16 +39,13 @@ def test_a_parked_container_is_adopted_by_the_next_pool(spec: ContainerSpec) -> 
         container_id = first._slots[0].container.id
     assert parked_ids() - before == {container_id}  # still running, waiting
     assert reap_orphans() >= 0 and container_id in parked_ids()  # not an orphan
-    started = time.perf_counter()
     with Pool(size=1, image=spec.image, spec=spec) as plain:
         assert plain.adopted == 0  # a library pool adopts only when asked to
         assert plain._slots[0].container.id != container_id
     with Pool(size=1, image=spec.image, spec=spec, adopt=True) as second:
-        adopted_in = time.perf_counter() - started
         assert second.adopted == 1 and second._slots[0].container.id == container_id
         result = second.run(GOOD, PytestJob(), Limits(timeout=5))
         assert result.status is Status.OK and [t.outcome for t in result.tests] == ["passed"]
-    assert adopted_in < 0.5  # a cold container takes most of a second to start
     deadline = time.monotonic() + 10
     while not gone(container_id) and time.monotonic() < deadline:
         time.sleep(0.1)
