@@ -39,7 +39,7 @@ LABEL_START = "harness.owner-start"
 LABEL_SLOT = "harness.slot"  # names the container's lock file
 LABEL_SPEC = "harness.spec"  # what a pool must ask for to adopt it when parked
 PARKED = "harness-parked-"  # name prefix of a parked container
-START_TIMEOUT = 90.0  # the fork server imports pytest, hypothesis and mypy before it answers
+START_TIMEOUT = 90.0  # the fork server imports pytest before it answers (slow on a busy host)
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,6 @@ class Slot:
         self.container: Any = None
         self.channel: Channel | None = None
         self.versions: dict[str, str] = {}
-        self.adopted = False
         self.in_flight = 0  # guarded by the pool's lock
         self.retired = False  # guarded by the pool's lock
         self.lock = SlotLock(uuid.uuid4().hex)
@@ -219,7 +218,7 @@ class Slot:
             if not container.name.startswith(PARKED) or not slot.lock.path.exists() or \
                     not slot.lock.take():
                 continue  # not parked by this user, or taken by another pool
-            slot.container, slot.adopted = container, True
+            slot.container = container
             try:  # not parked any more: a reaper now goes by the lock alone
                 container.rename(f"harness-{run_id}-{slot.lock.path.stem[:12]}")
                 sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
