@@ -35,26 +35,22 @@ from harness.sandbox.result import Limits
 sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_throughput import human_eval_peer  # noqa: E402
 
-RSS_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.run(sys.argv[2:]).returncode\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
-
 
 def verify(corpus: Path, out: Path, *extra: str) -> tuple[float, dict[str, Any], int]:
     """Wall seconds, the --json summary and the peak RSS (KiB) of one `harness verify`."""
-    rss_file = out.with_suffix(".rss")
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", RSS_WRAPPER, str(rss_file), sys.executable, "-m", "harness",
-         "verify", str(corpus), "-o", str(out), "--json", "--no-cache", "--no-progress", *extra],
-        capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"harness verify failed:\n{proc.stderr[-3000:]}")
-    return wall, json.loads(proc.stdout), int(rss_file.read_text())
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", "verify", str(corpus), "-o", str(out), "--json",
+             "--no-cache", "--no-progress", *extra], stdout=stdout, stderr=stderr, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"harness verify failed:\n{stderr.read()[-3000:]}")
+        return wall, json.loads(stdout.read()), usage.ru_maxrss
 
 
 def stream_corpus(path: Path, n: int, real_every: int) -> None:

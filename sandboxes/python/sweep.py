@@ -6,6 +6,7 @@ Runs in the fork server (PID 1), which takes the run's uid for the moment it nee
 
 from __future__ import annotations
 
+import _signal
 import os
 import shutil
 import signal
@@ -14,6 +15,9 @@ import time
 from typing import Any
 
 SCRATCH = ("/work", "/tmp", "/dev/shm", "/cache")
+# As plain numbers, through the C module: signal's wrappers make an enum of each signal,
+# twice per run.
+EVERY_SIGNAL = frozenset(int(s) for s in signal.valid_signals())
 
 
 def full_scratch() -> str | None:
@@ -49,8 +53,7 @@ def sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str 
     left = failed = ""
     # With the sample's uid, its processes may signal us, and PID 1 takes the signals it
     # has handlers for (pytest's faulthandler installs some): held back, then discarded.
-    everything = signal.valid_signals()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, everything)
+    mask = _signal.pthread_sigmask(signal.SIG_BLOCK, EVERY_SIGNAL)
     os.setresuid(uid, uid, 0)
     try:
         give_up = time.monotonic() + 2.0  # a killed process can take a while to exit under load
@@ -73,9 +76,9 @@ def sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str 
                 failed = str(exc)
     finally:
         os.setresuid(0, 0, 0)
-        while signal.sigtimedwait(everything, 0) is not None:
+        while _signal.sigtimedwait(EVERY_SIGNAL, 0) is not None:
             pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     if left:
         return f"processes left behind: {left}"
     return f"cleanup failed: {failed}" if failed else None
