@@ -1,8 +1,10 @@
 """AST mutants of a solution: small, deterministic changes a good test suite notices.
 
 Only code inside function and method bodies is mutated; docstrings, annotations,
-decorators and default values are left alone. Every mutant is a whole module source
-(`ast.unparse`) with a unified diff against the unparsed original.
+decorators and default values are left alone. Every mutant is compiled from the edited
+tree; its whole module source (`ast.unparse`) and unified diff against the unparsed
+original are rendered only when asked for (for survivors, as evidence): rendering every
+mutant cost more than generating it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import ast
 import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import CodeType
 
 SWAP_CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
@@ -38,10 +41,22 @@ class Mutant:
     id: str
     operator: str
     lineno: int
-    source: str
-    diff: str
     # Compiled already to check it; kept so the child that runs it need not again.
     code: CodeType | None = field(default=None, compare=False, repr=False)
+    # (unparsed original, unparsed mutant), made on demand.
+    render: Callable[[], tuple[str, str]] = field(default=lambda: ("", ""), compare=False,
+                                                  repr=False)
+
+    @cached_property
+    def source(self) -> str:
+        return self.render()[1]
+
+    @cached_property
+    def diff(self) -> str:
+        original, mutated = self.render()
+        return "".join(difflib.unified_diff(
+            (original + "\n").splitlines(keepends=True), (mutated + "\n").splitlines(keepends=True),
+            "a/solution.py", "b/solution.py", n=2))
 
 
 # An edit takes the node (in a fresh tree) and returns its replacement and a label.
@@ -233,12 +248,12 @@ def _order(sites: list[tuple[str, int, int, int]]) -> list[tuple[int, int]]:
 def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
     """At most `limit` distinct mutants of `source`; same input, same list, same order.
 
-    One tree serves every mutant: each edit is made in place, unparsed, then undone
-    (parsing and walking the source again per mutant cost more than the rest).
+    One tree serves every mutant: each edit is made in place, compiled, then undone
+    (parsing and walking the source again per mutant cost more than the rest). Mutants
+    are told apart by the structure of their trees.
     """
     try:
         tree = ast.parse(source)
-        original = ast.unparse(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     nodes = list(_body_nodes(tree))
@@ -246,32 +261,42 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
     sites = [(group, index, k, getattr(node, "lineno", 0))
              for index, node in enumerate(nodes)
              for k, (group, _) in enumerate(_edits(node))]
-    original_lines = (original + "\n").splitlines(keepends=True)
-    mutants: list[Mutant] = []
-    seen = {original}
-    for index, k in _order(sites):
-        if len(mutants) >= limit:
-            break
+
+    def edited(index: int, k: int, use: Callable[[], object]) -> tuple[object, str]:
+        """`use()` while the tree carries edit k of node `index`; the edit's label."""
         node = nodes[index]
         saved = {name: list(value) if isinstance(value, list) else value
                  for name, value in ast.iter_fields(node)}
         replacement, label = _edits(node)[k][1](node)
+        ast.fix_missing_locations(ast.copy_location(replacement, node))
         _put(slots[id(node)], replacement)
         try:
-            mutated = ast.unparse(tree)
-            code = compile(mutated, "solution.py", "exec")
-        except (SyntaxError, ValueError, TypeError, RecursionError):
-            continue
+            return use(), label
         finally:  # undo: the next mutant starts from the original tree
             _put(slots[id(node)], node)
             for name, value in saved.items():
                 setattr(node, name, value)
-        if mutated in seen:
+
+    def renderer(index: int, k: int) -> Callable[[], tuple[str, str]]:
+        def render() -> tuple[str, str]:
+            mutated, _ = edited(index, k, lambda: ast.unparse(tree))
+            return ast.unparse(tree), str(mutated)
+        return render
+
+    mutants: list[Mutant] = []
+    seen = {ast.dump(tree)}
+    for index, k in _order(sites):
+        if len(mutants) >= limit:
+            break
+        try:
+            (shape, code), label = edited(index, k, lambda: (
+                ast.dump(tree), compile(tree, "solution.py", "exec")))
+        except (SyntaxError, ValueError, TypeError, RecursionError):
             continue
-        seen.add(mutated)
-        diff = "".join(difflib.unified_diff(
-            original_lines, (mutated + "\n").splitlines(keepends=True),
-            "a/solution.py", "b/solution.py", n=2))
-        lineno = getattr(node, "lineno", 0)
-        mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, mutated, diff, code))
+        if shape in seen:
+            continue
+        seen.add(shape)
+        lineno = getattr(nodes[index], "lineno", 0)
+        mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, code,
+                              renderer(index, k)))
     return mutants

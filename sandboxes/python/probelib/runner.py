@@ -239,8 +239,10 @@ class _Probe:
                 continue
             entry: dict[str, Any] = {
                 "id": mutant.id, "operator": mutant.operator, "lineno": mutant.lineno,
-                "diff": mutant.diff, "killed": not _passed(result, self), "equivalent": None,
+                "diff": None, "killed": not _passed(result, self), "equivalent": None,
                 "distinguishing_input": None}
+            if not entry["killed"]:  # the evidence a survivor needs; a killed one's goes unread
+                entry["diff"] = mutant.diff
             if entry["killed"]:
                 entry["killed_by"] = _failed_by(result)
             elif self.is_function and result.get("search"):
