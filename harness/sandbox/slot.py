@@ -379,14 +379,19 @@ class Slot:
             call.error = error
             call.done.set()
 
-    def destroy(self) -> None:
+    def destroy(self, wait: bool = True) -> None:
+        """Remove the container; `wait=False` kills it and lets Docker remove it (it was
+        created to be removed when it stops) without waiting for the removal."""
         with self._state_lock:
             channel, self.channel = self.channel, None
         if channel is not None:
             channel.close()  # the reader thread then fails whatever still waits
         if self.container is not None:
             try:
-                self.container.remove(force=True)
+                if wait:
+                    self.container.remove(force=True)
+                else:
+                    self.container.kill()
             except docker.errors.APIError as exc:
                 log.debug("could not remove container: %s", exc)
             self.container = None
