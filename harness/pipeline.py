@@ -49,7 +49,7 @@ class VerifyConfig:
     mutant_limit: int = 30
     probe_budget: float = 30.0
     workers: int = field(default_factory=lambda: default_workers())
-    batch: int = 128
+    batch: int = 64
 
     @property
     def limits(self) -> Limits:
@@ -171,46 +171,54 @@ class Verifier:
         """Tests, then probes if they passed and the solution type-checks; the verdict is
         stored and handed to `item.future` as soon as it is complete.
 
-        Only a sample bound for the probes waits here for its chunk's mypy call: for the
-        others the type facts join when mypy is in, so the threads keep the sandbox slots
-        busy meanwhile.
+        No thread waits for its chunk's mypy call: what needs the type facts (joining
+        them, or deciding whether to probe) goes on when mypy is in, so the threads keep
+        the sandbox slots busy meanwhile.
         """
         assert item.future is not None
+        sample = item.record
+        assert isinstance(sample, Sample)
         try:
-            verdict = self._tests_and_probes(item, types)
+            started = time.perf_counter()
+            reasons, facts = run_tests(self.pool, sample, self.config.limits)
+            self._spent("tests", started)
         except BaseException as exc:
             item.future.set_exception(exc)
             return
-        if types is None or "types" in verdict.checks:
-            self._complete(item, verdict, None)
-        else:
-            types.add_done_callback(lambda done: self._complete(item, verdict, done))
-
-    def _tests_and_probes(self, item: _Pending,
-                          types: Future[list[dict[str, Any]]] | None) -> Verdict:
-        sample = item.record
-        assert isinstance(sample, Sample)
-        started = time.perf_counter()
-        reasons, facts = run_tests(self.pool, sample, self.config.limits)
-        self._spent("tests", started)
         verdict = Verdict(id=sample.id, checks={"syntax": {"ok": True}, "tests": facts})
         for reason in reasons:
             verdict.reject(reason)
-        if reasons or not self.config.probes:
-            return verdict
-        if types is not None:
-            _add_types(verdict, types.result()[item.index])
-            if verdict.reasons:
-                return verdict
-        from harness.probes.judge import probe_sample
+        probe = not reasons and bool(self.config.probes)
+        if types is None and probe:
+            self._probe(item, verdict, None)
+        elif types is None:
+            self._complete(item, verdict, None)
+        elif probe:  # whether to probe depends on the type check: decided when it is in
+            types.add_done_callback(
+                lambda done: self._executor.submit(self._probe, item, verdict, done))
+        else:
+            types.add_done_callback(lambda done: self._complete(item, verdict, done))
 
-        started = time.perf_counter()
-        probe_reasons, probe_facts = probe_sample(self.pool, sample, self.config)
-        self._spent("probes", started)
-        verdict.checks["probes"] = probe_facts
-        for reason in probe_reasons:
-            verdict.reject(reason)
-        return verdict
+    def _probe(self, item: _Pending, verdict: Verdict,
+               types: Future[list[dict[str, Any]]] | None) -> None:
+        """Probe a sample whose tests passed, unless mypy rejected it; then complete it."""
+        assert item.future is not None and isinstance(item.record, Sample)
+        try:
+            if types is not None:
+                _add_types(verdict, types.result()[item.index])
+            if not verdict.reasons:
+                from harness.probes.judge import probe_sample
+
+                started = time.perf_counter()
+                probe_reasons, probe_facts = probe_sample(self.pool, item.record, self.config)
+                self._spent("probes", started)
+                verdict.checks["probes"] = probe_facts
+                for reason in probe_reasons:
+                    verdict.reject(reason)
+        except BaseException as exc:
+            item.future.set_exception(exc)
+            return
+        self._complete(item, verdict, None)
 
     def _complete(self, item: _Pending, verdict: Verdict,
                   types: Future[list[dict[str, Any]]] | None) -> None:

@@ -104,8 +104,7 @@ def run_verify(
         executed = [p for p in config.probes if p in EXECUTED_PROBES]
         spec = ContainerSpec(image=tag, runtime=runtime, warm=("probe",) if executed else ())
         pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec,
-                                        keep_warm=keep_warm, adopt=True,
-                                        background_removal=True))
+                                        keep_warm=keep_warm, adopt=True))
         digest, total = scanning.result()
         store = stack.enter_context(Store(store_path)) if store_path else None
         verifier = Verifier(config, pool, store, image_id(tag))

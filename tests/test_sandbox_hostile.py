@@ -383,9 +383,9 @@ def test_leftovers_of_a_killed_harness_are_reaped(sandbox_image: str) -> None:
     proc.kill()
     proc.wait()
     flt = {"label": f"{LABEL_RUN}={run_id}"}
-    assert len(client().containers.list(all=True, filters=flt)) == 1
+    assert len(client().containers.list(ignore_removed=True, all=True, filters=flt)) == 1
     with Pool(size=1, image=sandbox_image) as fresh:
-        assert client().containers.list(all=True, filters=flt) == []
+        assert client().containers.list(ignore_removed=True, all=True, filters=flt) == []
         assert fresh.run(GOOD, PytestJob(), FAST).status is Status.OK
 
 
@@ -397,7 +397,7 @@ def test_closing_the_pool_leaves_nothing(sandbox_image: str) -> None:
                "    subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"},
               PytestJob(), FAST)
     flt = {"label": f"{LABEL_RUN}={run_id}"}
-    assert client().containers.list(all=True, filters=flt) == []
+    assert client().containers.list(ignore_removed=True, all=True, filters=flt) == []
     deadline = time.monotonic() + 10
     while _host_processes_of(10000) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -418,4 +418,4 @@ def _host_processes_of(uid: int) -> list[str]:
 
 
 def _other_pools_running() -> bool:
-    return bool(client().containers.list(filters={"label": LABEL_RUN}))
+    return bool(client().containers.list(ignore_removed=True, filters={"label": LABEL_RUN}))

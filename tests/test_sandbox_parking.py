@@ -18,11 +18,12 @@ GOOD = {"solution.py": "def one():\n    return 1\n",
 
 
 def parked_ids() -> set[str]:
-    return {c.id for c in client().containers.list(filters={"name": PARKED})}
+    return {c.id for c in client().containers.list(ignore_removed=True, filters={"name": PARKED})}
 
 
 def gone(container_id: str) -> bool:
-    return container_id not in {c.id for c in client().containers.list(all=True)}
+    listed = client().containers.list(all=True, ignore_removed=True)
+    return container_id not in {c.id for c in listed}
 
 
 @pytest.fixture

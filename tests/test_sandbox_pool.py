@@ -116,7 +116,8 @@ def test_infrastructure_failure_is_retried_on_a_fresh_container(sandbox_image: s
         killer.join()
         assert result.status is Status.OK and result.attempts == 2
         assert p._slots[0].container.id != first
-        assert len(client().containers.list(filters={"label": f"{LABEL_RUN}=retry-test"})) == 1
+        flt = {"label": f"{LABEL_RUN}=retry-test"}
+        assert len(client().containers.list(filters=flt, ignore_removed=True)) == 1
 
 
 def test_requests_queued_behind_a_tainting_run_go_to_a_fresh_container(

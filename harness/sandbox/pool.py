@@ -37,8 +37,7 @@ class Pool:
     started, or, with `keep_warm` seconds, parks them for the next pool of the same spec
     to adopt (a container costs most of a second to start; adopting one, milliseconds).
     `adopt` (default: whether `keep_warm` is set) takes parked containers before starting
-    new ones. `background_removal` kills the containers on leaving and lets Docker remove
-    them in the background, for a process that ends right after.
+    new ones.
     """
 
     def __init__(
@@ -51,7 +50,6 @@ class Pool:
         depth: int = 2,
         keep_warm: float = 0.0,
         adopt: bool | None = None,
-        background_removal: bool = False,
     ) -> None:
         if image is None:
             from harness.sandbox.image import require_image
@@ -66,7 +64,6 @@ class Pool:
         self.labels = owner_labels(self.run_id)
         self.depth = max(1, depth)
         self.keep_warm = keep_warm
-        self.background_removal = background_removal
         self.adopted = 0
         self._slots: list[Slot] = []
         self._lock = threading.Lock()
@@ -255,13 +252,11 @@ class Pool:
             starter.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             slots, self._slots = self._slots, []
-        killed: set[str] = set()  # on their way out already: the sweep below leaves them
 
         def finish(slot: Slot) -> None:
             parkable = park and self.keep_warm > 0 and not slot.retired and slot.in_flight == 0
             if not (parkable and slot.park(self.keep_warm, self.key)):
-                killed.add(slot.container.id if slot.container is not None else "")
-                slot.destroy(wait=not self.background_removal)
+                slot.destroy()
 
         if slots:
             from concurrent.futures import ThreadPoolExecutor
@@ -269,9 +264,9 @@ class Pool:
             with ThreadPoolExecutor(len(slots)) as ex:
                 list(ex.map(finish, slots))
         for container in client().containers.list(
-            all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}
+            all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}, ignore_removed=True
         ):
-            if container.name.startswith(PARKED) or container.id in killed:
+            if container.name.startswith(PARKED):
                 continue
             try:
                 container.remove(force=True)

@@ -115,7 +115,9 @@ def reap_orphans() -> int:
     """Remove this host's sandbox containers that nobody owns and that are not parked."""
     host = socket.gethostname()
     removed = 0
-    for container in client().containers.list(all=True, filters={"label": LABEL_RUN}):
+    # ignore_removed: containers that another run's close left to Docker vanish meanwhile
+    listed = client().containers.list(all=True, filters={"label": LABEL_RUN}, ignore_removed=True)
+    for container in listed:
         labels = container.labels
         if labels.get(LABEL_HOST) != host:
             continue
@@ -143,7 +145,7 @@ def reap_orphans() -> int:
 def remove_parked() -> int:
     """Remove this host's parked containers that no pool is adopting right now."""
     removed = 0
-    for container in client().containers.list(filters={
+    for container in client().containers.list(ignore_removed=True, filters={
             "label": f"{LABEL_HOST}={socket.gethostname()}", "name": PARKED}):
         lock = SlotLock(container.labels.get(LABEL_SLOT) or "unlabelled")
         if not container.name.startswith(PARKED) or not lock.path.exists() or not lock.take():
@@ -209,7 +211,7 @@ class Slot:
     @classmethod
     def adopt_parked(cls, spec: ContainerSpec, key: str, index: int, run_id: str) -> Slot | None:
         """A parked container of this spec, if one is free; None otherwise."""
-        found = client().containers.list(filters={
+        found = client().containers.list(ignore_removed=True, filters={
             "label": [f"{LABEL_SPEC}={key}", f"{LABEL_HOST}={socket.gethostname()}"],
             "name": PARKED, "status": "running"})
         for container in found:
@@ -379,19 +381,14 @@ class Slot:
             call.error = error
             call.done.set()
 
-    def destroy(self, wait: bool = True) -> None:
-        """Remove the container; `wait=False` kills it and lets Docker remove it (it was
-        created to be removed when it stops) without waiting for the removal."""
+    def destroy(self) -> None:
         with self._state_lock:
             channel, self.channel = self.channel, None
         if channel is not None:
             channel.close()  # the reader thread then fails whatever still waits
         if self.container is not None:
             try:
-                if wait:
-                    self.container.remove(force=True)
-                else:
-                    self.container.kill()
+                self.container.remove(force=True)
             except docker.errors.APIError as exc:
                 log.debug("could not remove container: %s", exc)
             self.container = None
