@@ -570,10 +570,9 @@ def main() -> None:
             elif op == "warm":
                 reply = _warm(req.get("handlers") or [])
                 warmed += [n for n in req.get("handlers") or [] if n not in reply["errors"]]
-            elif op == "park":
-                idle = max(0.0, float(req.get("idle") or 0))
+            elif op == "park":  # a tainted container is not kept: it ends at once
                 reply = {"parked": not tainted}
-                idle = idle if not tainted else 0.0
+                idle = 0.0 if tainted else max(0.0, float(req.get("idle") or 0))
             elif op == "run":
                 _prepare_for(req)
                 reply = run_pytest(req) if req["job"].get("kind") == "pytest" else \
