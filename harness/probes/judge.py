@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from harness.pipeline import VerifyConfig
 
 EXECUTED = ("stubs", "mutants")
+# How the unchanged solution's rerun went wrong -> the reason it gives the sample.
+BASELINE_REASONS = {"timeout": "timeout", "crashed": "crashed"}
 MAX_SURVIVORS = 5
 
 
@@ -45,6 +47,17 @@ def probe_sample(
     facts["seconds"] = round(result.wall_time, 3)
     if data.get("errors"):
         facts["errors"] = data["errors"][:5]
+    failed = data.get("baseline_failed")
+    if isinstance(failed, dict):
+        # The tests passed under pytest, but not when run again where no report can be
+        # forged: flaky, dependent on pytest's reporting, or a forged pass.
+        why = str(failed.get("failed") or "")
+        facts["baseline_failed"] = {
+            "failed": why, "message": str(failed.get("message") or "")[:1000],
+            "explanation": "the tests passed under pytest but not when the probes ran them "
+                           "again on the unchanged solution"}
+        reasons.append(BASELINE_REASONS.get(why.split(":")[0], "test_failed"))
+        return reasons, facts
     if data.get("skipped"):
         facts["not_run"] = data["skipped"][:20]
     if "stubs" in chosen:

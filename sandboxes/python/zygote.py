@@ -115,8 +115,6 @@ def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]
     code = 70
     try:
         os.setsid()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(fds["out"], 1)
@@ -124,32 +122,7 @@ def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]
         res = fds["res"]
         os.closerange(3, res)
         os.closerange(res + 1, 65536)
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-        _apply_limits(req["limits"])
-        home = os.path.join(workdir, ".home")
-        tmp = os.path.join(workdir, ".tmp")
-        os.makedirs(workdir, exist_ok=True)
-        os.chdir(workdir)
-        _write_files(workdir, req.get("files") or {})
-        os.makedirs(home, exist_ok=True)
-        os.makedirs(tmp, exist_ok=True)
-        env = {
-            "PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "TMPDIR": tmp,
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "PYTHONHASHSEED": "0",
-        }
-        os.environ.clear()
-        os.environ.update(env)
-        import tempfile
-
-        tempfile.tempdir = tmp
-        sys.path.insert(0, workdir)
+        env = _enter_sandbox(req, uid, workdir)
         job = req["job"]
         kind = job["kind"]
         if kind == "command":
@@ -184,6 +157,40 @@ def _child_main(req: dict[str, Any], uid: int, workdir: str, fds: dict[str, int]
         except Exception:
             pass
     os._exit(code)
+
+
+def _enter_sandbox(req: dict[str, Any], uid: int, workdir: str) -> dict[str, str]:
+    """In a forked child whose descriptors are already its own: drop to `uid`, apply the
+    rlimits, write the sample's files, and scrub the environment (returned)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    _apply_limits(req["limits"])
+    home = os.path.join(workdir, ".home")
+    tmp = os.path.join(workdir, ".tmp")
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    _write_files(workdir, req.get("files") or {})
+    os.makedirs(home, exist_ok=True)
+    os.makedirs(tmp, exist_ok=True)
+    env = {
+        "PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    os.environ.clear()
+    os.environ.update(env)
+    import tempfile
+
+    tempfile.tempdir = tmp
+    sys.path.insert(0, workdir)
+    return env
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -343,6 +350,60 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
     )
     after = time.monotonic() - start - wall
     reply["overhead"] = {"sweep": round(swept, 4), "total": round(after, 4)}
+    dirty = sweep.scratch_dirty()
+    if leftovers or dirty:
+        reply["tainted"] = leftovers or dirty
+    return reply
+
+
+def _supervises(req: dict[str, Any]) -> Any:
+    """The handler of a call job that forks its own children (the probes), or None."""
+    job = req.get("job") or {}
+    handler = HANDLERS.get(str(job.get("handler"))) if job.get("kind") == "call" else None
+    return handler if hasattr(handler, "supervise") else None
+
+
+def run_supervised(req: dict[str, Any], handler: Any) -> dict[str, Any]:
+    """A call job whose handler runs its parent half here and forks its own children.
+
+    The handler reads only the request (the sample's files as text) here; every child it
+    forks is confined by `_enter_sandbox` before any of the sample's code runs, and
+    reports over a pipe of the handler's, which the handler does not trust. One fork per
+    child instead of two: the probes' children are children of this server.
+    """
+    uid, workdir = ROLES["sample"], JOB_DIR
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    oom_before = _oom_kills()
+    start = time.monotonic()
+    reply: dict[str, Any] = {"exit_code": 0, "signal": None, "status": "ok", "detail": ""}
+    try:
+        files = {name: content["text"] for name, content in (req.get("files") or {}).items()
+                 if "text" in content}
+        reply["data"] = handler.supervise(
+            req["job"].get("payload") or {}, workdir, files,
+            lambda: _enter_sandbox(req, uid, workdir),
+            lambda: (sweep.sweep(uid, workdir, clean=False), _reap_orphans()))
+    except Exception as exc:  # the handler's fault or the sample's odd text: this job only
+        reply.update(status="crashed", exit_code=1,
+                     detail=f"{exc.__class__.__name__}: {exc}"[:2000])
+    wall = time.monotonic() - start
+    full = sweep.full_scratch()
+    swept = time.monotonic()
+    leftovers = sweep.sweep(uid, workdir, clean=True)
+    swept = time.monotonic() - swept
+    _reap_orphans()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if full:
+        reply.update(status="output_limit", detail=f"the run filled {full}")
+    elif _oom_kills() > oom_before and reply["status"] != "ok":
+        reply.update(status="memory_limit", detail="the run ran out of memory")
+    reply.update(
+        wall_time=wall,
+        cpu_time=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        peak_memory_kb=after.ru_maxrss,
+        stdout="", stderr="", stdout_truncated=False, stderr_truncated=False,
+        overhead={"sweep": round(swept, 4), "total": round(time.monotonic() - start - wall, 4)},
+    )
     dirty = sweep.scratch_dirty()
     if leftovers or dirty:
         reply["tainted"] = leftovers or dirty
@@ -575,8 +636,13 @@ def main() -> None:
                 idle = 0.0 if tainted else max(0.0, float(req.get("idle") or 0))
             elif op == "run":
                 _prepare_for(req)
-                reply = run_pytest(req) if req["job"].get("kind") == "pytest" else \
-                    run_request(req)
+                handler = _supervises(req)
+                if handler is not None:
+                    reply = run_supervised(req, handler)
+                elif req["job"].get("kind") == "pytest":
+                    reply = run_pytest(req)
+                else:
+                    reply = run_request(req)
             else:
                 reply = {"status": "sandbox_error", "detail": f"unknown op {op!r}"}
         except Exception:

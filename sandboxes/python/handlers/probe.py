@@ -1,8 +1,13 @@
-"""Test-strength probes for one sample: stand-ins and mutants, in one warm child."""
+"""Test-strength probes for one sample: stand-ins and mutants, in forked children.
+
+The fork server calls `supervise` itself (it is the children's parent), instead of
+forking a child to call `run` as for other handlers.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest_job
@@ -16,8 +21,17 @@ def warm() -> None:
         _warm_strategies()
 
 
-def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
-    """payload: entry_point, tests_files, probes, mutant_limit, time_budget."""
+def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
+              confine: Callable[[], None], reset: Callable[[], None]) -> dict[str, Any]:
+    """payload: entry_point, tests_files, probes, mutant_limit, time_budget.
+
+    `files`: the sample's files as text; `confine()` makes a forked child the sample's;
+    `reset()` ends whatever the sample left running.
+    """
+    source = files.get("solution.py")
+    if source is None:
+        return {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
+                "errors": ["solution.py is missing or not text"]}
     return run_probes(
         workdir,
         payload["entry_point"],
@@ -26,4 +40,7 @@ def run(payload: dict[str, Any], workdir: str) -> dict[str, Any]:
         int(payload["mutant_limit"]),
         float(payload["time_budget"]),
         pytest_job.warm_session(workdir),
+        source=source,
+        prepare=confine,
+        reset=reset,
     )

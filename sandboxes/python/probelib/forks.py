@@ -39,24 +39,30 @@ def progress(record: Record, seconds: float) -> None:
         _send(_CHANNEL["fd"], {"progress": record, "extend": seconds})
 
 
-Timeout = float | Callable[[int, list[Record]], float]
+Timeout = float | Callable[[int, list[Record], bool], float]
 
 
-def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout) -> list[Record]:
+def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
+              prepare: Callable[[], None] | None = None,
+              reset: Callable[[], None] | None = None) -> list[Record]:
     """Each body() in turn in forked children, as many per child as it survives.
 
     A fork costs more than most test suites take to run, so one child runs variant after
     variant (each body restores what it swapped). A body that kills its child, or runs
     past its timeout (or what its `progress` allowed), gets {"crashed"} or {"timeout"},
     or the record it last sent with `progress`; a fresh child goes on after it.
-    `timeout`: wall seconds per body, or timeout(index, results so far), called in this
-    process before body `index` starts (and before a fresh child is forked for it).
+    `timeout`: wall seconds per body, or timeout(index, results so far, fresh), called in
+    this process before body `index` starts; `fresh` when a new child is forked for it.
+    `prepare()` runs first in each child; if it fails, the bodies left are reported
+    {"skipped", "setup_error"}. `reset()` runs here when a child died or hung, before
+    it is waited for: it must end the child and whatever it left running (where this
+    process may not signal them itself).
     """
-    limit = timeout if callable(timeout) else (lambda _index, _results: timeout)
+    limit = timeout if callable(timeout) else (lambda _index, _results, _fresh: timeout)
     results: list[Record] = []
     while len(results) < len(bodies):
         start = len(results)
-        span = limit(start, results)
+        span = limit(start, results, True)
         read_fd, write_fd = os.pipe()
         gc.freeze()  # children must not walk (and so copy) the parent's whole heap
         pid = os.fork()
@@ -72,6 +78,14 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout) -> list[Reco
                 os.closerange(write_fd + 1, MAX_FD)
                 gc.disable()
                 _CHANNEL["fd"] = write_fd
+                try:
+                    if prepare is not None:
+                        prepare()
+                except BaseException as exc:
+                    why = f"the child could not be set up: {exc!r}"[:300]
+                    for _ in bodies[start:]:
+                        _send(write_fd, {"ran": 0, "skipped": True, "setup_error": why})
+                    os._exit(1)
                 for body in bodies[start:]:
                     record = body()
                     if os.getpid() != me:  # a process the tests forked must not report
@@ -101,7 +115,7 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout) -> list[Reco
                 line, buffer = buffer.split(b"\n", 1)
                 try:
                     record = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):  # the child's lines are not trusted
                     record = None
                 if isinstance(record, dict) and isinstance(record.get("progress"), dict):
                     interim = record["progress"]
@@ -113,12 +127,15 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout) -> list[Reco
                 results.append(record if _complete(record) else
                                {"crashed": "no complete record"})
                 if len(results) < len(bodies):
-                    span = limit(len(results), results)
+                    span = limit(len(results), results, False)
                 interim, deadline = None, time.monotonic() + span
         for target in (-pid, pid):  # the child, and whatever it left behind in its group
             with contextlib.suppress(OSError):
                 os.kill(target, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if reset is not None and (fate is not None or len(results) < len(bodies)):
+            reset()  # where this process may not signal the child (another uid), it can
+        with contextlib.suppress(ChildProcessError):  # reset may have reaped it
+            os.waitpid(pid, 0)
         os.close(read_fd)
         if fate is not None and len(results) < len(bodies):
             # The body that was running when its child died or hung.

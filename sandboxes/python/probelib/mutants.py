@@ -250,7 +250,7 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
 
     One tree serves every mutant: each edit is made in place, compiled, then undone
     (parsing and walking the source again per mutant cost more than the rest). Mutants
-    are told apart by the structure of their trees.
+    are told apart by the structure of the one place where they differ from the source.
     """
     try:
         tree = ast.parse(source)
@@ -283,19 +283,32 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
             return ast.unparse(tree), str(mutated)
         return render
 
+    def shape(index: int) -> tuple[int, str]:
+        """Where node `index` sits and what is there now: a mutant differs from the
+        source at one place only, so this tells mutants apart as the whole tree would."""
+        node = nodes[index]
+        slot = slots[id(node)]
+        parent, name, at = slot
+        now = getattr(parent, name) if at is None else getattr(parent, name)[at]
+        return id(slot), ast.dump(now)
+
     mutants: list[Mutant] = []
-    seen = {ast.dump(tree)}
+    seen: set[tuple[int, str]] = set()
+    unchanged: dict[int, tuple[int, str]] = {}
     for index, k in _order(sites):
         if len(mutants) >= limit:
             break
+        if index not in unchanged:
+            unchanged[index] = shape(index)
+            seen.add(unchanged[index])
         try:
-            (shape, code), label = edited(index, k, lambda: (
-                ast.dump(tree), compile(tree, "solution.py", "exec")))
+            (where, code), label = edited(index, k, lambda at=index: (
+                shape(at), compile(tree, "solution.py", "exec")))
         except (SyntaxError, ValueError, TypeError, RecursionError):
             continue
-        if shape in seen:
+        if where in seen:
             continue
-        seen.add(shape)
+        seen.add(where)
         lineno = getattr(nodes[index], "lineno", 0)
         mutants.append(Mutant(f"m{len(mutants) + 1:02d}", label, lineno, code,
                               renderer(index, k)))

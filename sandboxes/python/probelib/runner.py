@@ -47,33 +47,38 @@ Record = dict[str, Any]
 
 def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: list[str],
                mutant_limit: int, time_budget: float,
-               warm: tuple[Any, Any] | None = None) -> dict[str, Any]:
+               warm: tuple[Any, Any] | None = None, source: str | None = None,
+               prepare: Callable[[], None] | None = None,
+               reset: Callable[[], None] | None = None) -> dict[str, Any]:
     """Stand-in and mutation probes for the sample in `workdir`; a JSON-able report.
 
     `probes` selects from "stubs" and "mutants". Variants not run within `time_budget`
     seconds are listed in "skipped"; faults of the sample (tests that do not collect or
-    do not pass on the unchanged solution) are listed in "errors".
+    do not pass on the unchanged solution) are listed in "errors", and are also in
+    "baseline_failed" when the tests fail here although the sandbox's pytest run passed
+    them: a pass that does not survive a second run, with no channel back but the
+    children's own, is not to be trusted.
+
+    Nothing of the sample's runs in this process: it reads the solution's `source`
+    (from `workdir` when not given), makes the variants, and forks the children that
+    import, collect and run the sample. `prepare` is called first thing in each child,
+    to confine it (the sandbox's fork server drops its privileges and writes the
+    sample's files there); `reset` after a child that died or hung, before the next one
+    (the fork server ends every process of the sample's there).
     """
     started = time.monotonic()
     out: dict[str, Any] = {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
-                           "errors": []}
-    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    _deterministic_hypothesis()
+                           "errors": [], "phases": {}}
     _not_dumpable()
-    sys.stdout.flush()  # what the caller printed before must not go to /dev/null below
-    saved_fd, saved_cwd = os.dup(1), os.getcwd()
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)  # pytest's reporter must not spend the sample's output cap
-    try:
-        os.chdir(workdir)
-        _probe(out, workdir, entry_point, tests_files, probes, mutant_limit,
-               started + time_budget, warm)
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved_fd, 1)
-        for fd in (saved_fd, null):
-            os.close(fd)
-        os.chdir(saved_cwd)
+    if source is None:
+        try:
+            with open(os.path.join(workdir, "solution.py"), encoding="utf-8") as fh:
+                source = fh.read()
+        except (OSError, ValueError) as exc:
+            out["errors"].append(f"solution.py unreadable: {exc!r}"[:500])
+            return out
+    _probe(out, workdir, entry_point, tests_files, probes, mutant_limit,
+           started + time_budget, warm, source, prepare, reset)
     out["seconds"] = round(time.monotonic() - started, 3)
     return out
 
@@ -106,43 +111,38 @@ def _deterministic_hypothesis() -> None:
 
 def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: list[str],
            probes: list[str], mutant_limit: int, deadline: float,
-           warm: tuple[Any, Any] | None) -> None:
-    import importlib
-
-    preloaded = frozenset(sys.modules) - {"solution"}  # none of these is the sample's
-    if workdir not in sys.path:
-        sys.path.insert(0, workdir)
-    try:  # before the tests: what they import must be the real entry point
-        solution = sys.modules.get("solution") or importlib.import_module("solution")
-        path = getattr(solution, "__file__", None) or os.path.join(workdir, "solution.py")
-        with open(path, encoding="utf-8") as fh:
-            probe = _Probe(out, solution, entry_point, fh.read(), deadline)
-    except BaseException as exc:
-        out["errors"].append(f"entry point {entry_point!r} not found: {exc!r}"[:500])
-        return
-    try:
-        probe.collected = collected = Collected(workdir, tests_files, warm, preloaded)
-    except BaseException as exc:  # a test module that fails to import, exits, or worse
-        out["errors"].append(f"collection failed: {exc!r}"[:500])
-        return
-    if collected.session.testsfailed or not collected.items:
-        out["errors"].append(f"collection failed or found no tests "
-                             f"({collected.session.testsfailed} errors)")
-        return
-    collected.local_modules()  # judge the loaded modules here, once, not in every child
-    stubs = make_stubs(probe.source, entry_point, probe.defined) if "stubs" in probes else []
-    mutants = generate_mutants(probe.source, mutant_limit) if "mutants" in probes else []
-    # One child runs the unchanged solution, then the stand-ins, then the mutants: a fork
-    # costs ~5 ms, more than most suites take to run.
+           warm: tuple[Any, Any] | None, source: str,
+           prepare: Callable[[], None] | None, reset: Callable[[], None] | None) -> None:
+    began = time.perf_counter()
+    probe = _Probe(out, workdir, entry_point, tests_files, source, deadline, warm)
+    probe.prepare = prepare
+    stubs = make_stubs(source, entry_point) if "stubs" in probes else []
+    mutants = generate_mutants(source, mutant_limit) if "mutants" in probes else []
+    generated = time.perf_counter()
+    # One child imports the sample, runs the unchanged solution, then the stand-ins, then
+    # the mutants: a fork costs ~5 ms, more than most suites take to run.
     bodies = [probe.baseline_body, *map(probe.stub_body, stubs),
               *map(probe.mutant_body, mutants)]
-    results = fork_many(bodies, probe.timeout)
+    results = fork_many(bodies, probe.timeout, prepare=probe.enter, reset=reset)
+    # Where the time went: making the variants, the children (of which the first child's
+    # import and collection, and the test runs).
+    out["phases"] = {name: round(seconds, 4) for name, seconds in (
+        ("generate", generated - began), ("children", time.perf_counter() - generated),
+        ("setup", float(results[0].get("setup_seconds") or 0)),
+        ("runs", sum(float(r.get("seconds") or 0) for r in results)))}
     base = results[0]
-    out["baseline"] = {"tests": len(collected.items), "passed": base.get("tests_passed"),
+    if base.get("setup_error"):
+        out["errors"].append(str(base["setup_error"])[:500])
+        if base.get("sample_fault"):
+            out["baseline_failed"] = {"failed": "collection", "message": base["setup_error"]}
+        return
+    probe.tests = int(base.get("collected") or 0)
+    out["baseline"] = {"tests": probe.tests, "passed": base.get("tests_passed"),
                        "skipped": base.get("tests_skipped"),
                        "seconds": round(float(base.get("seconds") or 0), 4)}
     if not _passed(base, probe):
-        why = base.get("failed") or ("timeout" if base.get("timeout") else base.get("crashed"))
+        why = _failed_by(base) or "not every test ran"
+        out["baseline_failed"] = {"failed": why, "message": str(base.get("message", ""))[:300]}
         out["errors"].append(f"the tests do not pass on the unchanged solution under the "
                              f"probe harness ({why}: {base.get('message', '')}); probes skipped")
         return
@@ -153,56 +153,119 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
 
 
 class _Probe:
-    """One sample's variants, run back to back in forked children within the deadline."""
+    """One sample's variants, run back to back in forked children within the deadline.
+
+    The parent knows the source only; each child imports the solution and collects the
+    tests itself (`_ready`), once.
+    """
 
     collected: Collected
+    solution: types.ModuleType
+    original: Any
+    defined: dict[str, Any]
     limit: tuple[float, float] = (MIN_VARIANT_CPU, MIN_VARIANT_TIME)  # CPU, wall seconds
     baseline: Record | None = None  # the unchanged solution's run, once known here
     search_hung = False  # a survivor's search was cut: the next ones would hang alike
+    setup_seconds = 0.0  # what importing and collecting took the first child
+    tests = 0  # collected by the first child
+    is_function = False
+    prepare: Callable[[], None] | None = None
 
-    def __init__(self, out: dict[str, Any], solution: types.ModuleType, entry_point: str,
-                 source: str, deadline: float) -> None:
-        self.out, self.solution, self.entry_point = out, solution, entry_point
-        self.original = getattr(solution, entry_point)
-        self.defined = dict(vars(solution))  # what the solution defines, before any test ran
+    def __init__(self, out: dict[str, Any], workdir: str, entry_point: str,
+                 tests_files: list[str], source: str, deadline: float,
+                 warm: tuple[Any, Any] | None) -> None:
+        self.out, self.workdir, self.entry_point = out, workdir, entry_point
+        self.tests_files, self.warm = tests_files, warm
         self.source, self.deadline = source, deadline
-        self.is_function = isinstance(self.original, types.FunctionType)
         self.constants = _int_constants(source)
+        self.preloaded = frozenset(sys.modules) - {"solution"}  # none of these is the sample's
         self.inputs: Inputs | None = None  # made in the child, by its first survivor
+        self.ready_in = 0  # the pid of the process that imported and collected
+        self.setup_error: Record | None = None
+
+    def enter(self) -> None:
+        """First thing in each child: the caller's confinement, then this run's settings."""
+        if self.prepare is not None:
+            self.prepare()
+        os.chdir(self.workdir)
+        os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        _deterministic_hypothesis()
+
+    def _ready(self) -> Record | None:
+        """In a child: import the solution and collect the tests, once per process; the
+        record to report instead of a run when that fails."""
+        if self.ready_in == os.getpid():
+            return self.setup_error
+        import importlib
+
+        self.ready_in, began = os.getpid(), time.monotonic()
+        if self.workdir not in sys.path:
+            sys.path.insert(0, self.workdir)
+        try:  # before the tests: what they import must be the real entry point
+            self.solution = importlib.import_module("solution")
+            self.original = getattr(self.solution, self.entry_point)
+        except BaseException as exc:
+            self.setup_error = {"ran": 0, "setup_error": f"entry point {self.entry_point!r} "
+                                f"not found: {exc!r}"}
+            return self.setup_error
+        self.defined = dict(vars(self.solution))  # before any test ran
+        self.is_function = isinstance(self.original, types.FunctionType)
+        try:
+            self.collected = Collected(self.workdir, self.tests_files, self.warm,
+                                       self.preloaded)
+        except BaseException as exc:  # a test module that fails to import, exits, or worse
+            self.setup_error = {"ran": 0, "sample_fault": True,
+                                "setup_error": f"collection failed: {exc!r}"}
+            return self.setup_error
+        if self.collected.session.testsfailed or not self.collected.items:
+            self.setup_error = {"ran": 0, "sample_fault": True, "setup_error":
+                                f"collection failed or found no tests "
+                                f"({self.collected.session.testsfailed} errors)"}
+            return self.setup_error
+        self.collected.local_modules()  # judged once here, not for every variant
+        self.setup_seconds = time.monotonic() - began
+        return None
 
     def _in_time(self, extra: float = 0.0) -> bool:
         return self.deadline - time.monotonic() >= self.limit[1] + extra + 0.5
 
     def baseline_body(self) -> Record:
+        failed = self._ready()
+        if failed is not None:
+            return failed
         record = self.collected.run()
+        record["collected"] = self.tests = len(self.collected.items)
+        record["setup_seconds"] = self.setup_seconds
         self._learn(record)
         return record
 
     def _learn(self, base: Record) -> None:
         """The variants' limits, from the unchanged solution's run (here or in a child)."""
         self.baseline = base
+        self.tests = int(base.get("collected") or 0)
+        self.setup_seconds = float(base.get("setup_seconds") or 0)
         self.limit = (max(MIN_VARIANT_CPU, 10 * float(base.get("cpu") or 0) + 0.02),
                       max(MIN_VARIANT_TIME, 10 * float(base.get("seconds") or 0) + 0.25))
 
-    def timeout(self, index: int, results: list[Record]) -> float:
+    def timeout(self, index: int, results: list[Record], fresh: bool = False) -> float:
         """fork_many's wall limit for body `index`; learns the baseline's limits first, so
-        that a child forked after a crash starts with them."""
+        that a child forked after a crash starts with them (and the time to set up)."""
         if index == 0:
             return max(1.0, self.deadline - time.monotonic())
         if self.baseline is None:
             self._learn(results[0])
         self.search_hung = self.search_hung or bool(results[-1].get("cut"))
-        return self.limit[1] + KILL_MARGIN
+        setup = 2 * self.setup_seconds + MIN_VARIANT_TIME if fresh else 0.0
+        return self.limit[1] + KILL_MARGIN + setup
 
     def _baseline_failed(self) -> bool:
         return self.baseline is None or not _passed(self.baseline, self)
 
     def stub_body(self, stub: Any) -> Callable[[], Record]:
-        namespace = self.defined  # the real entry point, even if the tests replaced it
-
         def body() -> Record:
-            if self._baseline_failed() or not self._in_time():
+            if self._baseline_failed() or not self._in_time() or self._ready() is not None:
                 return {"skipped": True}
+            namespace = self.defined  # the real entry point, even if the tests replaced it
             try:
                 stand_in = stub.build(namespace)
             except Exception as exc:  # e.g. a class that can't be subclassed
@@ -226,7 +289,8 @@ class _Probe:
 
     def mutant_body(self, mutant: Mutant) -> Callable[[], Record]:
         def body() -> Record:
-            if self._baseline_failed() or not self._in_time(EQUIVALENCE_BUDGET):
+            if self._baseline_failed() or not self._in_time(EQUIVALENCE_BUDGET) or \
+                    self._ready() is not None:
                 return {"skipped": True}
             return self._mutant_child(mutant)
         return body
@@ -245,7 +309,7 @@ class _Probe:
                 entry["diff"] = mutant.diff
             if entry["killed"]:
                 entry["killed_by"] = _failed_by(result)
-            elif self.is_function and result.get("search"):
+            elif result.get("search"):  # a function's survivor, compared in the child
                 found, agreed = result["search"]
                 entry["distinguishing_input"] = found
                 entry["equivalent"] = False if found else (True if agreed >= MIN_AGREED
@@ -319,7 +383,7 @@ def _recording(fn: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> 
 
 def _passed(result: Record, probe: _Probe) -> bool:
     """A pass needs a complete record from the child that ran every collected test."""
-    return result.get("passed") is True and result.get("ran") == len(probe.collected.items)
+    return result.get("passed") is True and result.get("ran") == probe.tests > 0
 
 
 def _failed_by(result: Record) -> str | None:
