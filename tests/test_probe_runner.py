@@ -425,3 +425,44 @@ def test_humaneval_canonical_solutions_pass_and_fail_every_stub(tmp_path: Path) 
         assert result["stubs"] and passing_stubs(result) == set(), (task, result["stubs"])
         assert result["mutants"] and result["mutation_score"] is not None, task
         assert result["skipped"] == [], task
+
+
+def test_fork_many_leaves_the_parents_collector_as_it_was() -> None:
+    # The sandbox's fork server is the parent: a frozen object there is never freed.
+    import gc
+
+    from probelib.forks import fork_many
+
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    records = fork_many([lambda: {"ran": 1, "collecting": gc.isenabled()}] * 3, 5.0)
+    assert records == [{"ran": 1, "collecting": False}] * 3  # children walk no heap
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
+
+
+def test_fork_many_prepares_each_child_and_resets_after_a_hang(tmp_path: Path) -> None:
+    from probelib.forks import fork_many
+
+    marks = tmp_path / "marks"
+
+    def prepare() -> None:
+        with marks.open("a") as fh:
+            fh.write(f"child {os.getpid()}\n")
+
+    resets: list[int] = []
+
+    def hang() -> dict[str, Any]:
+        time.sleep(30)
+        return {"ran": 1}
+
+    records = fork_many([lambda: {"ran": 1}, hang, lambda: {"ran": 2, "pid": os.getpid()}],
+                        0.5, prepare=prepare, reset=lambda: resets.append(1))
+    assert records[:2] == [{"ran": 1}, {"timeout": True}] and records[2]["ran"] == 2
+    assert resets == [1]  # once, after the hang, before the next child
+    children = marks.read_text().splitlines()
+    assert len(children) == 2 and children[1] == f"child {records[2]['pid']}"
+
+    def refuse() -> None:
+        raise PermissionError("no")
+
+    records = fork_many([lambda: {"ran": 1}] * 2, 5.0, prepare=refuse)
+    assert all(r["skipped"] and "PermissionError" in r["setup_error"] for r in records)

@@ -14,6 +14,7 @@ cap, not the bound.
 
 from __future__ import annotations
 
+import _signal
 import copy
 import inspect
 import math
@@ -55,7 +56,7 @@ def call_with_timeout(fn: Callable[[], Any], seconds: float, wall: float | None 
     for sig in (signal.SIGPROF, signal.SIGALRM):
         # Installed once and left: a disarmed timer never fires, and re-installing
         # around each of thousands of calls costs more than the calls.
-        if signal.getsignal(sig) is not _on_alarm:
+        if _signal.getsignal(sig) is not _on_alarm:  # signal's wrapper costs 10x more
             signal.signal(sig, _on_alarm)
     signal.setitimer(signal.ITIMER_PROF, seconds, ALARM_REPEAT)
     signal.setitimer(signal.ITIMER_REAL, wall, ALARM_REPEAT)
@@ -69,7 +70,7 @@ def call_with_timeout(fn: Callable[[], Any], seconds: float, wall: float | None 
 def outcome(fn: Callable[..., Any], call: Call, budget: float = CALL_BUDGET) -> Outcome:
     """What one call does, on a private copy of its arguments."""
     try:
-        args, kwargs = copy.deepcopy(call)
+        args, kwargs = fresh(call)
     except Exception:  # not copyable: both sides see the same objects then
         args, kwargs = call
     try:
@@ -78,6 +79,51 @@ def outcome(fn: Callable[..., Any], call: Call, budget: float = CALL_BUDGET) -> 
         return "timeout", None, None
     except Exception as exc:
         return "raise", exc, (args, kwargs)
+
+
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_NOT_PLAIN = object()
+
+
+def fresh(value: Any) -> Any:
+    """A copy of `value` that a call may mutate without touching the original, as
+    `copy.deepcopy` makes it: the plain values inputs are made of (atoms, and lists,
+    tuples and dicts of them) are copied directly, at a fraction of its cost; anything
+    else, or a list or dict that appears twice (a sharing the copy must keep), goes to it.
+    """
+    try:
+        copied = _plain_copy(value, set())
+    except RecursionError:
+        copied = _NOT_PLAIN
+    return copy.deepcopy(value) if copied is _NOT_PLAIN else copied
+
+
+def _plain_copy(value: Any, seen: set[int]) -> Any:
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is tuple or kind is list:
+        if kind is list:
+            if id(value) in seen:
+                return _NOT_PLAIN
+            seen.add(id(value))
+        if _ATOMS.issuperset(map(type, value)):
+            return value[:] if kind is list else value
+        items = [_plain_copy(x, seen) for x in value]
+        if any(x is _NOT_PLAIN for x in items):
+            return _NOT_PLAIN
+        if kind is tuple and all(x is y for x, y in zip(items, value, strict=True)):
+            return value  # nothing in it to mutate
+        return items if kind is list else tuple(items)
+    if kind is dict:
+        if not value:
+            return {}
+        if id(value) in seen or not _ATOMS.issuperset(map(type, value)):
+            return _NOT_PLAIN
+        seen.add(id(value))
+        out = {k: _plain_copy(x, seen) for k, x in value.items()}
+        return _NOT_PLAIN if any(x is _NOT_PLAIN for x in out.values()) else out
+    return _NOT_PLAIN
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -133,7 +179,7 @@ class Inputs:
         self.answering += time.process_time() - began
         if 0 < len(key) <= MAX_KEY:
             try:
-                self._answers[key] = (copy.deepcopy(call), answer)
+                self._answers[key] = (fresh(call), answer)
             except Exception:  # not copyable: not remembered
                 pass
         return answer

@@ -64,8 +64,13 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
         start = len(results)
         span = limit(start, results, True)
         read_fd, write_fd = os.pipe()
-        gc.freeze()  # children must not walk (and so copy) the parent's whole heap
+        # Children run with no cyclic collector: it would walk (and so copy) the parent's
+        # heap. Not gc.freeze(): in a long-lived parent, frozen garbage is never freed.
+        collecting = gc.isenabled()
+        gc.disable()
         pid = os.fork()
+        if pid != 0 and collecting:
+            gc.enable()
         if pid == 0:  # the child: never returns
             me = os.getpid()
             try:
@@ -76,7 +81,6 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
                 # Inherited channels (the sandbox's own result pipe) must not be writable here.
                 os.closerange(3, write_fd)
                 os.closerange(write_fd + 1, MAX_FD)
-                gc.disable()
                 _CHANNEL["fd"] = write_fd
                 try:
                     if prepare is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import copy
 import functools
 import os
 import sys
@@ -21,7 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from probelib.collected import Collected
-from probelib.equivalence import WALL_FACTOR, Inputs, call_with_timeout, find_difference
+from probelib.equivalence import (
+    WALL_FACTOR,
+    Inputs,
+    call_with_timeout,
+    find_difference,
+    fresh,
+)
 from probelib.forks import fork_many, progress
 from probelib.mutants import Mutant, generate_mutants
 from probelib.stubs import make_stubs
@@ -376,7 +381,7 @@ def _recording(fn: Any, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> 
     def recording(*args: Any, **kwargs: Any) -> Any:
         if len(calls) < MAX_OBSERVED:
             with contextlib.suppress(Exception):  # before the call mutates them
-                calls.append(copy.deepcopy((args, kwargs)))
+                calls.append(fresh((args, kwargs)))
         return fn(*args, **kwargs)
     return recording
 
@@ -399,7 +404,7 @@ def _int_constants(source: str) -> list[int]:
     """The ints in the solution: inputs next to them tell boundary mutants apart."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # MemoryError: nesting
         return []
     return sorted({n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
                    and type(n.value) is int})[:50]

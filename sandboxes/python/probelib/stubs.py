@@ -124,7 +124,7 @@ def _eval_annotation(text: str) -> Any:
     """An annotation written as a string, evaluated among known names only; else Any."""
     try:
         tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return Any
     allowed = (ast.Expression, ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List,
                ast.Constant, ast.BinOp, ast.BitOr, ast.Load)
@@ -203,7 +203,7 @@ def _arity(member: Any) -> int:
 def _shape_from_source(source: str, entry_point: str) -> _Shape:
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _Shape(False, [UNKNOWN])
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef
                                                    | ast.ClassDef) and n.name == entry_point]
