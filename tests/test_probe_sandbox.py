@@ -126,6 +126,8 @@ def test_a_forged_pass_is_caught_by_the_probes(pool: Pool, name: str, tests: str
     if reason == "test_failed":
         assert failed["failed"] == "test_solution.py::test_add"
         assert "AssertionError" in failed["message"]
+        assert "test_solution.py:" in failed["message"]  # the line that raised, quoted
+        assert "assert add(2, 3) == 5" in failed["message"]
     else:
         assert failed["failed"].startswith("crashed")
     assert "mutation" not in facts and "stubs" not in facts  # nothing else is claimed

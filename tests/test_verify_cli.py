@@ -97,7 +97,7 @@ def test_summary_counts_reasons(example_run: dict[str, Any]) -> None:
     summary = example_run["summary"]
     assert summary["total"] == len(EXAMPLES.read_text().splitlines())
     assert summary["reasons"]["invalid_sample"] == 2
-    assert summary["reasons"]["test_failed"] == 2
+    assert summary["reasons"]["test_failed"] == 3
     assert summary["run"]["image_id"].startswith("sha256:")
     assert summary["run"]["tools"]["mypy"]
     assert summary["run"]["input_sha256"]

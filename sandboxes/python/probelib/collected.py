@@ -61,10 +61,12 @@ class Collected:
         # module name -> its file is in the work dir
         self._verdicts: dict[str, bool] = dict.fromkeys(preloaded, False)
 
-    def run(self, limit: tuple[float, float] | None = None) -> Record:
+    def run(self, limit: tuple[float, float] | None = None, explain: bool = False) -> Record:
         """Run every item in this (forked) process: {"passed", "ran", "failed", ...}.
 
         `limit`: (CPU seconds, wall seconds) before the run is cut as a timeout.
+        `explain`: a failure's message names the line of the sample's that raised (the
+        asserts are plain: there are no compared values to show).
         """
         from _pytest.runner import runtestprotocol
 
@@ -90,8 +92,9 @@ class Collected:
                         outcomes["tests_skipped"] += 1
                         continue
                     except BaseException as exc:
+                        where = self._where(exc) if explain else ""
                         return {"passed": False, "ran": i + 1, "failed": item.nodeid,
-                                "message": f"{type(exc).__name__}: {exc}"[:300]}
+                                "message": f"{where}{type(exc).__name__}: {exc}"[:300]}
                     outcomes["tests_passed"] += 1
                     continue
                 reports = runtestprotocol(item, log=False, nextitem=nextitem)
@@ -114,6 +117,20 @@ class Collected:
         record["seconds"] = time.monotonic() - began
         record["cpu"] = time.process_time() - began_cpu
         return record
+
+    def _where(self, exc: BaseException) -> str:
+        """"file:line: source" of the innermost frame in the work dir that `exc` went
+        through, and a newline; "" when there is none."""
+        import linecache
+        import traceback
+
+        with contextlib.suppress(Exception):
+            for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+                path = os.path.realpath(frame.filename)
+                if path.startswith(self.workdir + os.sep):
+                    line = linecache.getline(path, frame.lineno or 0).strip()
+                    return f"{os.path.relpath(path, self.workdir)}:{frame.lineno}: {line}\n"
+        return ""
 
     def local_modules(self) -> list[Any]:
         """The loaded modules whose files are in the work dir (cached until one is added).

@@ -238,7 +238,7 @@ class _Probe:
         failed = self._ready()
         if failed is not None:
             return failed
-        record = self.collected.run()
+        record = self.collected.run(explain=True)
         record["collected"] = self.tests = len(self.collected.items)
         record["setup_seconds"] = self.setup_seconds
         self._learn(record)
