@@ -61,6 +61,15 @@ CASES = [
                   "    assert f(1) == 2\n", 3, "pytest.skip"),
     ("skip_mark", "import pytest\ndef test_a():\n    if f(1) != 2:\n"
                   "        pytest.xfail('no')\n", 4, "pytest.xfail"),
+    ("harness_tampering", "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+                          "def pytest_runtest_makereport(item, call):\n    yield\n"
+                          "def test_a():\n    assert f(1) == 2\n", 4,
+     "def pytest_runtest_makereport"),
+    ("harness_tampering", "def test_a(request):\n"
+                          "    request.config.pluginmanager.register(object())\n"
+                          "    assert f(1) == 2\n", 2, "request.config.pluginmanager"),
+    ("harness_tampering", "import os\ndef test_a():\n    if f(1) != 2:\n"
+                          "        os._exit(0)\n    assert f(2) == 3\n", 4, "os._exit(0)"),
 ]
 
 

@@ -4,7 +4,7 @@ Findings are evidence only; the execution probes decide. tree-sitter parses brok
 too, so a test module with a syntax error still gets whatever can be found.
 
 Codes: no_assertion, constant_assert, self_compare, weak_checks_only,
-swallowed_assertion, entry_point_replaced, skip_mark.
+swallowed_assertion, entry_point_replaced, skip_mark, harness_tampering.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ RAISES = frozenset({"raises", "warns", "deprecated_call", "assertRaises", "asser
 SWALLOWING = ("AssertionError", "Exception", "BaseException")
 SKIP_CALLS = frozenset({"pytest.skip", "pytest.xfail", "pytest.importorskip", "skip", "xfail",
                         "self.skipTest"})
+# Hooks through which a test module can rewrite what pytest reports about it.
+REPORT_HOOKS = re.compile(r"^pytest_(runtest_\w+|report_\w+|collection\w*|sessionfinish|"
+                          r"terminal_summary|make_collect_report|pyfunc_call|configure)$")
+EARLY_EXITS = frozenset({"os._exit", "_exit", "os.kill", "os.abort", "pytest.exit"})
 SKIP_MARK = re.compile(r"\bmark\s*\.\s*(skip|skipif|xfail)\b|\bunittest\s*\.\s*(skip\w*|"
                        r"expectedFailure)\b|^@\s*(skip|skipIf|skipUnless|expectedFailure)\b")
 
@@ -197,7 +201,7 @@ def lint_tests(source: str, entry_point: str | None) -> list[Finding]:
     except Exception:  # tree-sitter is error-tolerant, but the input may be anything
         return []
     findings: list[Finding] = []
-    for check in (_test_checks, _assert_checks, _swallowed, _replaced, _skips):
+    for check in (_test_checks, _assert_checks, _swallowed, _replaced, _skips, _tampering):
         try:
             findings += check(module)
         except Exception:  # one check's blind spot must not cost the others' findings
@@ -350,3 +354,21 @@ def _skips(m: _Module) -> Iterator[Finding]:
             yield _finding("skip_mark", node, "the whole module is marked skip or xfail")
         elif node.type == "call" and _callee(node) in SKIP_CALLS:
             yield _finding("skip_mark", node, "skips or xfails itself at run time")
+
+
+def _tampering(m: _Module) -> Iterator[Finding]:
+    """Tests that reach into the harness: pytest hooks defined in the test module, its
+    plugin manager or session touched, the process ended before pytest reports."""
+    for node in _walk(m.root):
+        if node.type == "function_definition":
+            name = _text(node.child_by_field_name("name"))
+            if REPORT_HOOKS.match(name):
+                yield _finding("harness_tampering", node, f"defines the pytest hook {name}: "
+                               "it can rewrite what pytest reports")
+        elif node.type == "attribute" and _text(node.child_by_field_name("attribute")) in (
+                "pluginmanager", "_setupstate", "testsfailed", "shouldfail"):
+            yield _finding("harness_tampering", node, "reaches into pytest's own state "
+                           f"({_text(node.child_by_field_name('attribute'))})")
+        elif node.type == "call" and _callee(node) in EARLY_EXITS:
+            yield _finding("harness_tampering", node, f"calls {_callee(node)}: ends or "
+                           "signals the run before pytest reports")
