@@ -6,7 +6,9 @@ length + JSON) and answers on stdout the same way. Every request runs in a fresh
 child that drops to an unprivileged uid, gets its own session, rlimits, work dir and
 scrubbed environment. The child is never trusted: its stdout/stderr are capped, its
 result travels over a private pipe, and when it ends every process of its uid is killed
-and its files removed.
+and its files removed. A handler with `supervise` (the probes) runs its parent half here
+instead, and each child it forks is confined the same way before any of the sample's code
+runs (`run_supervised`).
 """
 
 from __future__ import annotations
@@ -400,7 +402,7 @@ def run_supervised(req: dict[str, Any], handler: Any) -> dict[str, Any]:
     reply.update(
         wall_time=wall,
         cpu_time=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
-        peak_memory_kb=after.ru_maxrss,
+        peak_memory_kb=0,  # the children's peak is this server's lifetime peak: not the job's
         stdout="", stderr="", stdout_truncated=False, stderr_truncated=False,
         overhead={"sweep": round(swept, 4), "total": round(time.monotonic() - start - wall, 4)},
     )
