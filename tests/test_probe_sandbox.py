@@ -69,6 +69,68 @@ def test_probe_children_are_confined_like_any_run(pool: Pool) -> None:
     assert facts["stubs"]["passed_by"] == []
 
 
+def test_pytests_features_pass_the_rerun(pool: Pool) -> None:
+    # The rerun rejects what it can't pass: it must pass whatever pytest passes.
+    suite = sample("""\
+        import logging, os, unittest, warnings
+        import pytest
+        from hypothesis import given, strategies as st
+        from solution import add
+
+        @pytest.fixture
+        def two():
+            return 2
+
+        @pytest.fixture(scope="module")
+        def base():
+            yield 10
+
+        def test_tmp_path(tmp_path, two):
+            (tmp_path / "x").write_text(str(add(two, 3)))
+            assert (tmp_path / "x").read_text() == "5"
+
+        def test_capsys(capsys):
+            print(add(1, 1))
+            assert capsys.readouterr().out == "2\\n"
+
+        def test_caplog(caplog):
+            with caplog.at_level(logging.INFO):
+                logging.getLogger("x").info("sum %s", add(2, 2))
+            assert "sum 4" in caplog.text
+
+        def test_monkeypatch(monkeypatch, base):
+            monkeypatch.setenv("X", str(add(base, 1)))
+            assert os.environ["X"] == "11"
+
+        def test_recwarn(recwarn):
+            warnings.warn("w", UserWarning)
+            assert len(recwarn) == 1 and add(1, 2) == 3
+
+        @pytest.mark.parametrize(("a", "b", "c"), [(1, 2, 3), (0, 0, 0), (-1, 1, 0)])
+        def test_param(a, b, c):
+            assert add(a, b) == c
+
+        @given(st.integers(), st.integers())
+        def test_property(a, b):
+            assert add(a, b) == add(b, a) and add(a, 0) == a
+
+        class TestClass:
+            def test_method(self):
+                assert add(5, 5) == 10
+
+        class TestUnit(unittest.TestCase):
+            def test_unit(self):
+                self.assertEqual(add(7, 1), 8)
+
+        def test_raises():
+            with pytest.raises(TypeError):
+                add(1, None)
+        """)
+    reasons, facts = probe_sample(pool, suite, CONFIG)
+    assert "baseline_failed" not in facts and not facts.get("errors"), facts
+    assert reasons == [] and facts["mutation"]["score"] == 1.0, facts
+
+
 @pytest.mark.parametrize(("name", "tests", "reason"), [
     ("a record forged on every descriptor, then exit 0", """\
         import json, os

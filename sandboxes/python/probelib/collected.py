@@ -54,9 +54,12 @@ class Collected:
             sys.meta_path[:] = hooks
         self.items = list(self.session.items)
         self.workdir = os.path.realpath(workdir)
-        # Items with skip or xfail marks go through pytest's protocol, which honours them.
-        self._plain = [not any(True for name in ("skip", "skipif", "xfail")
-                               for _ in item.iter_markers(name)) for item in self.items]
+        # Items with skip or xfail marks go through pytest's protocol, which honours them,
+        # and so do items with fixtures: some (tmp_path) read what pytest's report hooks
+        # leave on the item.
+        self._plain = [not getattr(item, "fixturenames", ()) and not any(
+            True for name in ("skip", "skipif", "xfail") for _ in item.iter_markers(name))
+            for item in self.items]
         self._seen, self._local = -1, []
         # module name -> its file is in the work dir
         self._verdicts: dict[str, bool] = dict.fromkeys(preloaded, False)
