@@ -125,6 +125,12 @@ def test_pytests_features_pass_the_rerun(pool: Pool) -> None:
         def test_raises():
             with pytest.raises(TypeError):
                 add(1, None)
+
+        @pytest.mark.filterwarnings("error")
+        def test_warning_made_an_error():
+            with pytest.raises(UserWarning):
+                warnings.warn("w", UserWarning)
+            assert add(2, 2) == 4
         """)
     reasons, facts = probe_sample(pool, suite, CONFIG)
     assert "baseline_failed" not in facts and not facts.get("errors"), facts

@@ -54,12 +54,13 @@ class Collected:
             sys.meta_path[:] = hooks
         self.items = list(self.session.items)
         self.workdir = os.path.realpath(workdir)
-        # Items with skip or xfail marks go through pytest's protocol, which honours them,
-        # and so do items with fixtures: some (tmp_path) read what pytest's report hooks
-        # leave on the item.
-        self._plain = [not getattr(item, "fixturenames", ()) and not any(
-            True for name in ("skip", "skipif", "xfail") for _ in item.iter_markers(name))
-            for item in self.items]
+        # Items with marks go through pytest's protocol, which honours them (skip, xfail,
+        # filterwarnings...), and so do items with fixtures: some (tmp_path) read what
+        # pytest's report hooks leave on the item.
+        self._plain = [not getattr(item, "fixturenames", ()) and
+                       next(iter(item.iter_markers()), None) is None for item in self.items]
+        self._reports: list[Any] = []
+        self.config.pluginmanager.register(self, "probelib-reports")
         self._seen, self._local = -1, []
         # module name -> its file is in the work dir
         self._verdicts: dict[str, bool] = dict.fromkeys(preloaded, False)
@@ -71,8 +72,6 @@ class Collected:
         `explain`: a failure's message names the line of the sample's that raised (the
         asserts are plain: there are no compared values to show).
         """
-        from _pytest.runner import runtestprotocol
-
         for kind in {type(item) for item in self.items}:
             # A variant only needs pass/fail: skip building tracebacks (10x the cost).
             kind.repr_failure = lambda self, excinfo, style=None: excinfo.exconly()[:300]
@@ -100,7 +99,11 @@ class Collected:
                                 "message": f"{where}{type(exc).__name__}: {exc}"[:300]}
                     outcomes["tests_passed"] += 1
                     continue
-                reports = runtestprotocol(item, log=False, nextitem=nextitem)
+                # The whole hook, not runtestprotocol alone: plugins (warnings' filters)
+                # wrap it; the reports come back through `pytest_runtest_logreport`.
+                self._reports.clear()
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                reports = list(self._reports)
                 failed = next((r for r in reports if r.failed), None)
                 if failed is not None:
                     message = str(failed.longrepr)[:300]
@@ -120,6 +123,10 @@ class Collected:
         record["seconds"] = time.monotonic() - began
         record["cpu"] = time.process_time() - began_cpu
         return record
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        """pytest's hook: the reports of the item running through pytest's protocol."""
+        self._reports.append(report)
 
     def _where(self, exc: BaseException) -> str:
         """"file:line: source" of the innermost frame in the work dir that `exc` went
