@@ -106,11 +106,19 @@ def _not_dumpable() -> None:
         _PRCTL(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
-def _deterministic_hypothesis() -> None:
+def _register_profile() -> None:
     from hypothesis import settings
 
     settings.register_profile("probelib", database=None, deadline=None, derandomize=True,
                               print_blob=False)
+
+
+_register_profile()  # here, in the fork server: each child only loads it
+
+
+def _deterministic_hypothesis() -> None:
+    from hypothesis import settings
+
     settings.load_profile("probelib")
 
 
