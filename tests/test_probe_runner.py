@@ -434,8 +434,9 @@ def test_fork_many_leaves_the_parents_collector_as_it_was() -> None:
     from probelib.forks import fork_many
 
     frozen, enabled = gc.get_freeze_count(), gc.isenabled()
-    records = fork_many([lambda: {"ran": 1, "collecting": gc.isenabled()}] * 3, 5.0)
-    assert records == [{"ran": 1, "collecting": False}] * 3  # children walk no heap
+    records = fork_many([lambda: {"ran": 1, "message": f"collecting {gc.isenabled()}"}] * 3,
+                        5.0)
+    assert records == [{"ran": 1, "message": "collecting False"}] * 3  # children walk no heap
     assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
 
 
@@ -454,15 +455,33 @@ def test_fork_many_prepares_each_child_and_resets_after_a_hang(tmp_path: Path) -
         time.sleep(30)
         return {"ran": 1}
 
-    records = fork_many([lambda: {"ran": 1}, hang, lambda: {"ran": 2, "pid": os.getpid()}],
+    records = fork_many([lambda: {"ran": 1}, hang,
+                         lambda: {"ran": 2, "message": str(os.getpid())}],
                         0.5, prepare=prepare, reset=lambda: resets.append(1))
     assert records[:2] == [{"ran": 1}, {"timeout": True}] and records[2]["ran"] == 2
     assert resets == [1]  # once, after the hang, before the next child
     children = marks.read_text().splitlines()
-    assert len(children) == 2 and children[1] == f"child {records[2]['pid']}"
+    assert len(children) == 2 and children[1] == f"child {records[2]['message']}"
 
     def refuse() -> None:
         raise PermissionError("no")
 
     records = fork_many([lambda: {"ran": 1}] * 2, 5.0, prepare=refuse)
     assert all(r["skipped"] and "PermissionError" in r["setup_error"] for r in records)
+
+
+def test_fork_many_keeps_only_well_typed_fields_of_a_childs_records() -> None:
+    # What a child sends is the sample's to forge: the parent must not trip on any of it.
+    from probelib.forks import fork_many
+
+    def garbage() -> dict[str, Any]:
+        return {"ran": 1, "passed": True, "seconds": "x", "cpu": float("nan"), "cut": 3,
+                "collected": "many", "search": 5, "extend": float("inf"), "other": [1]}
+
+    def good_search() -> dict[str, Any]:
+        return {"ran": 1, "passed": True, "search": [{"args": "(1)", "mutant": "2"}, 7]}
+
+    records = fork_many([garbage, good_search, lambda: {"ran": True}], 5.0)
+    assert records[0] == {"ran": 1, "passed": True}
+    assert records[1]["search"] == [{"args": "(1)", "mutant": "2"}, 7]
+    assert records[2] == {"crashed": "no complete record"}  # True is not a count

@@ -256,6 +256,30 @@ def test_hostile_variants_do_not_hurt_the_server(pool: Pool, name: str, tests: s
     assert_pool_healthy(pool)
 
 
+def test_records_forged_by_the_variants_count_against_the_sample(pool: Pool) -> None:
+    # Garbage on the probes' own channel must neither crash the server's half (which
+    # would leave the sample unjudged) nor help the sample: the stand-ins "passed".
+    reasons, facts = probe_sample(pool, sample("""\
+        import os
+        from solution import add
+
+        BAD = b'{"ran": 1, "passed": true, "seconds": "x", "search": 5, "cut": 3}\\n'
+
+        def test_add():
+            if add(2, 3) != 5:
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, BAD * 3)
+                    except OSError:
+                        pass
+                os._exit(0)
+            assert add(2, 3) == 5
+        """), CONFIG)
+    assert "error" not in facts, facts
+    assert "trivial_tests" in reasons and facts["stubs"]["passed_by"], facts
+    assert_pool_healthy(pool)
+
+
 @pytest.mark.parametrize("solution", [
     "def add(a, b):\n    return " + "-" * 100_000 + "a\n",  # the parser gives up: MemoryError
     "def add(a, b):\n    return " + "a+" * 100_000 + "b\n",

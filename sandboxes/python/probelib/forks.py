@@ -117,9 +117,9 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
             buffer += chunk
             while b"\n" in buffer and len(results) < len(bodies):
                 line, buffer = buffer.split(b"\n", 1)
-                try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError):  # the child's lines are not trusted
+                try:  # the child's lines are not trusted: only known fields, well typed
+                    record = _sanitized(json.loads(line))
+                except (ValueError, RecursionError):
                     record = None
                 if isinstance(record, dict) and isinstance(record.get("progress"), dict):
                     interim = record["progress"]
@@ -145,6 +145,43 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
             # The body that was running when its child died or hung.
             results.append({**interim, "cut": fate} if _complete(interim) else fate)
     return results
+
+
+# The fields a child's record may carry, and their types (anything else is dropped).
+_FIELDS: dict[str, type] = {
+    "ran": int, "collected": int, "tests_passed": int, "tests_skipped": int,
+    "passed": bool, "skipped": bool, "timeout": bool, "sample_fault": bool,
+    "seconds": float, "cpu": float, "setup_seconds": float, "extend": float,
+    "failed": str, "message": str, "error": str, "crashed": str, "setup_error": str,
+    "search_skipped": str, "cut": dict, "progress": dict, "search": list,
+}
+_FIELD_CAP = 4000  # characters of a text field
+
+
+def _sanitized(value: Any, depth: int = 0) -> dict[str, Any] | None:
+    """`value` reduced to the known fields of a record with their types, or None."""
+    if not isinstance(value, dict) or depth > 2:
+        return None
+    out: dict[str, Any] = {}
+    for key, kind in _FIELDS.items():
+        field = value.get(key)
+        if kind is float and type(field) in (int, float) and 0 <= field < 1e9:
+            out[key] = float(field)  # also rules out NaN and infinities
+        elif kind in (int, bool) and type(field) is kind:
+            out[key] = field
+        elif kind is str and isinstance(field, str):
+            out[key] = field[:_FIELD_CAP]
+        elif kind is dict and isinstance(field, dict):
+            nested = _sanitized(field, depth + 1)
+            if nested is not None:
+                out[key] = nested
+        elif key == "search" and isinstance(field, list) and len(field) == 2 and \
+                type(field[1]) is int and (field[0] is None or (
+                    isinstance(field[0], dict) and all(
+                        isinstance(v, str) for v in field[0].values()))):
+            out[key] = [field[0] and {str(k): v[:_FIELD_CAP] for k, v in field[0].items()},
+                        field[1]]
+    return out
 
 
 def _complete(record: Any) -> bool:
