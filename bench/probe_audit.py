@@ -11,7 +11,7 @@ and MBPP, the distribution of mutation scores, the samples flagged `trivial_test
 `weak_tests`, and one surviving mutant (diff and distinguishing input) for each.
 `--markdown FILE` also writes the audit as Markdown.
 
-Run: python bench/probe_audit.py [--markdown audit.md] [--min-score 0.5] [--repeat 3]
+Run: python bench/probe_audit.py [--markdown audit.md] [--min-score 0.5] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--min-score", default="0.5")
     parser.add_argument("--mbpp", type=Path, default=MBPP,
                         help="sanitized-mbpp.json (default: ../shared/data beside the repo)")
-    parser.add_argument("--repeat", type=int, default=3,
+    parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the HumanEval cost measurement (medians are quoted)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-probes-"))
