@@ -327,10 +327,7 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
     _, wstatus, rusage = os.wait4(pid, 0)
     wall = time.monotonic() - start
     os.close(pidfd)
-    full = sweep.full_scratch()
-    swept = time.monotonic()
-    leftovers = sweep.sweep(uid, workdir, clean=True, keep_cache=role == "checker")
-    swept = time.monotonic() - swept
+    full, leftovers, swept = _sweep_after(uid, workdir, keep_cache=role == "checker")
     for c in (out, err, res):
         c.drain()
         c.close()
@@ -352,6 +349,20 @@ def run_request(req: dict[str, Any]) -> dict[str, Any]:
     )
     after = time.monotonic() - start - wall
     reply["overhead"] = {"sweep": round(swept, 4), "total": round(after, 4)}
+    return _taint(reply, leftovers)
+
+
+def _sweep_after(uid: int, workdir: str, keep_cache: bool = False) -> tuple[str | None,
+                                                                           str | None, float]:
+    """After a run: the scratch it filled (if any), what the sweep left, the sweep's time."""
+    full = sweep.full_scratch()
+    began = time.monotonic()
+    leftovers = sweep.sweep(uid, workdir, clean=True, keep_cache=keep_cache)
+    return full, leftovers, time.monotonic() - began
+
+
+def _taint(reply: dict[str, Any], leftovers: str | None) -> dict[str, Any]:
+    """Mark the reply's container unfit for more runs if the run left anything behind."""
     dirty = sweep.scratch_dirty()
     if leftovers or dirty:
         reply["tainted"] = leftovers or dirty
@@ -389,10 +400,7 @@ def run_supervised(req: dict[str, Any], handler: Any) -> dict[str, Any]:
         reply.update(status="crashed", exit_code=1,
                      detail=f"{exc.__class__.__name__}: {exc}"[:2000])
     wall = time.monotonic() - start
-    full = sweep.full_scratch()
-    swept = time.monotonic()
-    leftovers = sweep.sweep(uid, workdir, clean=True)
-    swept = time.monotonic() - swept
+    full, leftovers, swept = _sweep_after(uid, workdir)
     _reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if full:
@@ -406,10 +414,7 @@ def run_supervised(req: dict[str, Any], handler: Any) -> dict[str, Any]:
         stdout="", stderr="", stdout_truncated=False, stderr_truncated=False,
         overhead={"sweep": round(swept, 4), "total": round(time.monotonic() - start - wall, 4)},
     )
-    dirty = sweep.scratch_dirty()
-    if leftovers or dirty:
-        reply["tainted"] = leftovers or dirty
-    return reply
+    return _taint(reply, leftovers)
 
 
 def run_pytest(req: dict[str, Any]) -> dict[str, Any]:

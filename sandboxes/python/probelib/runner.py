@@ -19,6 +19,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import pytest_job
+
 from probelib.collected import Collected
 from probelib.equivalence import (
     WALL_FACTOR,
@@ -106,29 +108,12 @@ def _not_dumpable() -> None:
         _PRCTL(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
-def _register_profile() -> None:
-    from hypothesis import settings
-
-    settings.register_profile("probelib", database=None, deadline=None, derandomize=True,
-                              print_blob=False)
-
-
-_register_profile()  # here, in the fork server: each child only loads it
-
-
-def _deterministic_hypothesis() -> None:
-    from hypothesis import settings
-
-    settings.load_profile("probelib")
-
-
 def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: list[str],
            probes: list[str], mutant_limit: int, deadline: float,
            warm: tuple[Any, Any] | None, source: str,
            prepare: Callable[[], None] | None, reset: Callable[[], None] | None) -> None:
     began = time.perf_counter()
-    probe = _Probe(out, workdir, entry_point, tests_files, source, deadline, warm)
-    probe.prepare = prepare
+    probe = _Probe(out, workdir, entry_point, tests_files, source, deadline, warm, prepare)
     stubs = make_stubs(source, entry_point) if "stubs" in probes else []
     mutants = generate_mutants(source, mutant_limit) if "mutants" in probes else []
     generated = time.perf_counter()
@@ -182,13 +167,12 @@ class _Probe:
     setup_seconds = 0.0  # what importing and collecting took the first child
     tests = 0  # collected by the first child
     is_function = False
-    prepare: Callable[[], None] | None = None
 
     def __init__(self, out: dict[str, Any], workdir: str, entry_point: str,
                  tests_files: list[str], source: str, deadline: float,
-                 warm: tuple[Any, Any] | None) -> None:
+                 warm: tuple[Any, Any] | None, prepare: Callable[[], None] | None) -> None:
         self.out, self.workdir, self.entry_point = out, workdir, entry_point
-        self.tests_files, self.warm = tests_files, warm
+        self.tests_files, self.warm, self.prepare = tests_files, warm, prepare
         self.source, self.deadline = source, deadline
         self.constants = _int_constants(source)
         self.preloaded = frozenset(sys.modules) - {"solution"}  # none of these is the sample's
@@ -202,7 +186,7 @@ class _Probe:
             self.prepare()
         os.chdir(self.workdir)
         os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-        _deterministic_hypothesis()
+        pytest_job.use_hypothesis()  # the sandbox's deterministic profile (once per server)
 
     def _ready(self) -> Record | None:
         """In a child: import the solution and collect the tests, once per process; the
