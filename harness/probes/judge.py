@@ -12,7 +12,7 @@ from harness.sandbox.pool import Pool
 from harness.sandbox.result import CallJob, Limits, Status
 
 if TYPE_CHECKING:
-    from harness.pipeline import VerifyConfig
+    from harness.config import VerifyConfig
 
 EXECUTED = ("stubs", "mutants")
 # How the unchanged solution's rerun went wrong -> the reason it gives the sample.

@@ -1,0 +1,49 @@
+"""What a verify run is asked to do: `VerifyConfig`, every field of which can decide a
+verdict (except the parallelism), and the defaults the CLI shows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.sandbox.result import Limits
+
+# mypy's own defaults, less the errors about third-party packages the sandbox lacks.
+DEFAULT_MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")
+ALL_PROBES = ("stubs", "mutants", "lint")
+
+
+def default_workers() -> int:
+    """One slot per core: each slot has its next request queued while a run ends, so it
+    does not idle, and every further container costs a third of a second of CPU to start."""
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """Everything that decides a verdict (plus how much parallelism to use)."""
+
+    timeout: float = 10.0
+    memory_mb: int = 512
+    output_bytes: int = 1 << 20
+    typecheck: bool = True
+    mypy_args: tuple[str, ...] = DEFAULT_MYPY_ARGS
+    probes: tuple[str, ...] = ALL_PROBES
+    min_mutation_score: float = 0.5
+    mutant_limit: int = 30
+    probe_budget: float = 30.0
+    workers: int = field(default_factory=lambda: default_workers())
+    batch: int = 64
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(timeout=self.timeout, memory_mb=self.memory_mb,
+                      output_bytes=self.output_bytes)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that can change a verdict; they go into the cache key."""
+        out = asdict(self)
+        for key in ("workers", "batch"):
+            out.pop(key)
+        return out
