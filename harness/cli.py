@@ -15,8 +15,8 @@ import click
 from rich.console import Console
 
 from harness import __version__
-from harness.errors import ConfigError, HarnessError
 from harness.config import default_workers
+from harness.errors import ConfigError, HarnessError
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)

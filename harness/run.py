@@ -24,9 +24,9 @@ from rich.progress import (
 )
 
 from harness import __version__
+from harness.config import VerifyConfig
 from harness.errors import InputError
 from harness.formats import read_samples
-from harness.config import VerifyConfig
 from harness.pipeline import Verifier
 from harness.probes.judge import EXECUTED as EXECUTED_PROBES
 from harness.records import InvalidRecord, Sample
