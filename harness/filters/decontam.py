@@ -2,7 +2,8 @@
 
 A sample is contaminated when it contains a large share of one benchmark item's word
 n-grams (of the problem text) or token n-grams (of the normalised code: no comments,
-docstrings or layout, identifiers canonicalised, so a renamed copy still matches). Each
+docstrings or layout, every identifier one placeholder, so a renamed or lightly edited
+copy still matches). Each
 sample is judged alone (not order-dependent): its verdict may be cached.
 """
 
@@ -23,6 +24,8 @@ from harness.stage import Filter, Outcome
 TEXT_NGRAM = 13
 CODE_NGRAM = 13
 THRESHOLD = 0.5
+# One token for every name: an inserted or renamed variable breaks no n-gram.
+CODE_NAMES = "placeholder"
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,10 @@ class Decontaminate(Filter):
     order_dependent: ClassVar[bool] = False
 
     def __init__(self, sets: Sequence[BenchmarkSet], text_ngram: int = TEXT_NGRAM,
-                 code_ngram: int = CODE_NGRAM, threshold: float = THRESHOLD) -> None:
+                 code_ngram: int = CODE_NGRAM, threshold: float = THRESHOLD,
+                 code_names: str = CODE_NAMES) -> None:
         super().__init__()
+        self.code_names = code_names
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"an overlap threshold is in (0, 1], not {threshold}")
         self.sets = tuple(sets)
@@ -60,18 +65,19 @@ class Decontaminate(Filter):
         for bench in self.sets:
             for item in bench.items:
                 self._text.add(words(item.prompt))
-                self._code.add(code_tokens(item.solution))
+                self._code.add(code_tokens(item.solution, code_names))
                 self._items.append((bench.name, item.id))
 
     def config(self) -> dict[str, Any]:
         """What decides this filter's verdicts (for the run record and the cache key)."""
         return {"text_ngram": self._text.n, "code_ngram": self._code.n,
-                "threshold": self.threshold, "sets": [s.to_json() for s in self.sets]}
+                "threshold": self.threshold, "code_names": self.code_names, "sets": [s.to_json() for s in self.sets]}
 
     def judge(self, sample: Sample) -> Outcome:
         best: tuple[str, Match] | None = None
         for method, index, tokens in (("text", self._text, words(sample.prompt)),
-                                      ("code", self._code, code_tokens(sample.solution))):
+                                      ("code", self._code,
+                                       code_tokens(sample.solution, self.code_names))):
             match = index.best(tokens) if tokens else None
             if match is not None and (best is None or match.overlap > best[1].overlap):
                 best = (method, match)

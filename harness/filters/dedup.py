@@ -4,7 +4,8 @@ Two passes, cheapest first (the SelfCodeAlign method after an exact pass):
 
 1. exact: a hash of the normalised solution (no comments, docstrings or layout,
    identifiers canonicalised), so a renamed or reformatted copy is caught at no cost;
-2. near: MinHash with LSH over 5-grams of the normalised code tokens, and over 5-grams
+2. near: MinHash with LSH over 5-grams of the normalised code tokens (every identifier
+   one placeholder), and over 5-grams
    of the prompt's words; a Jaccard similarity at or over the threshold is a duplicate.
 
 The first sample of a group is kept and indexed, the later ones name it. Only kept
@@ -72,12 +73,13 @@ class Dedup(Filter):
                 "num_perm": self._code.num_perm if self._code else None}
 
     def judge(self, sample: Sample) -> Outcome:
-        tokens = code_tokens(sample.solution)
-        digest = bytes.fromhex(code_digest(tokens))[:16]
+        digest = bytes.fromhex(code_digest(code_tokens(sample.solution)))[:16]
         if digest in self._exact:
             return self._duplicate(self._exact[digest], "exact", 1.0)
         code_sig = prompt_sig = None
         if self._code is not None:
+            # One token for every name: renaming, or a name inserted, shifts nothing.
+            tokens = code_tokens(sample.solution, names="placeholder")
             code_sig = self._code.signature(shingles(tokens, self.ngram))
             found = self._code.nearest(code_sig)
             if found is not None:

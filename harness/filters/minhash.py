@@ -31,7 +31,8 @@ class NearIndex:
         self.threshold = threshold
         self.num_perm = num_perm
         # Made once: datasketch otherwise draws the permutations again for every MinHash.
-        self._permutations = MinHash(num_perm=num_perm, seed=SEED).permutations
+        template = MinHash(num_perm=num_perm, seed=SEED)
+        self._permutations, self._scheme = template.permutations, template.scheme
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=_band_key)
         self._signatures: list[np.ndarray] = []
 
@@ -40,7 +41,8 @@ class NearIndex:
 
     def signature(self, shingles: Iterable[str]) -> MinHash:
         """The MinHash of a set of shingles."""
-        minhash = MinHash(num_perm=self.num_perm, seed=SEED, permutations=self._permutations)
+        minhash = MinHash(num_perm=self.num_perm, seed=SEED, permutations=self._permutations,
+                          scheme=self._scheme)
         minhash.update_batch([s.encode() for s in set(shingles)])
         return minhash
 
@@ -50,7 +52,7 @@ class NearIndex:
         candidates = self._lsh.query(minhash)
         if not candidates:
             return None
-        values = minhash.hashvalues.astype(np.uint32)
+        values = minhash.hashvalues
         best: tuple[int, float] | None = None
         for index in sorted(candidates):
             similarity = float(np.count_nonzero(self._signatures[index] == values)) / self.num_perm
@@ -61,7 +63,7 @@ class NearIndex:
     def add(self, minhash: MinHash) -> int:
         """Add an entry; returns its index (0, 1, ...)."""
         index = len(self._signatures)
-        # 32-bit values: datasketch's hashes are 32-bit, held in uint64.
-        self._signatures.append(minhash.hashvalues.astype(np.uint32))
+        # 32-bit values (datasketch's affine32 scheme): 4 bytes a permutation.
+        self._signatures.append(np.array(minhash.hashvalues, dtype=np.uint32))
         self._lsh.insert(index, minhash, check_duplication=False)
         return index

@@ -1,9 +1,9 @@
 """Text and code normalised for comparison: what two copies of one sample share.
 
-Code is read with Python's own `tokenize`: comments, docstrings, blank lines and
-indentation are dropped, and identifiers (not keywords, builtins or attribute names) are
-renamed in order of first use (`v0`, `v1`, ...), so a copy with renamed variables,
-another layout or another docstring gives the same tokens. Prose is lower-cased words.
+Code is printed again from its AST (no comments, docstrings, or layout of its own), then
+read with Python's `tokenize`, identifiers canonicalised, so a copy with renamed
+variables, another layout or another docstring gives the same tokens. Prose is
+lower-cased words.
 """
 
 from __future__ import annotations
@@ -25,23 +25,28 @@ _WORD = re.compile(r"\w+")
 _ROUGH = re.compile(r"\w+|[^\w\s]")
 
 
-def code_tokens(source: str, canonical_names: bool = True) -> list[str]:
-    """The solution's tokens without comments, docstrings or layout; identifiers
-    renamed in order of first use when `canonical_names`."""
-    docstrings = _docstring_starts(source)
-    names: dict[str, str] = {}
+def code_tokens(source: str, names: str = "canonical") -> list[str]:
+    """The solution's tokens without comments, docstrings or layout.
+
+    Identifiers (not keywords, builtins or attribute names) are, by `names`:
+    "canonical", renamed in order of first use (exact duplicates up to renaming);
+    "placeholder", all one token (near-duplicates: an inserted name shifts nothing);
+    "keep", left alone. Code that parses is first printed again from its AST, so
+    parentheses, quotes and line breaks of the original do not count.
+    """
+    source = _reprinted(source)
+    renames: dict[str, str] = {}
     out: list[str] = []
     previous = ""
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type in _SKIPPED:
                 continue
-            if tok.type == tokenize.STRING and tok.start in docstrings:
-                continue
             text = tok.string
-            if (canonical_names and tok.type == tokenize.NAME and text not in _KEPT_NAMES
+            if (names != "keep" and tok.type == tokenize.NAME and text not in _KEPT_NAMES
                     and previous != "."):
-                text = names.setdefault(text, f"v{len(names)}")
+                text = "_" if names == "placeholder" else renames.setdefault(
+                    text, f"v{len(renames)}")
             out.append(text)
             previous = tok.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -49,20 +54,23 @@ def code_tokens(source: str, canonical_names: bool = True) -> list[str]:
     return out
 
 
-def _docstring_starts(source: str) -> set[tuple[int, int]]:
-    """(line, column) where each module, class or function docstring starts."""
+def _reprinted(source: str) -> str:
+    """The source printed again from its AST without docstrings; itself if it does not
+    parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return set()
-    starts: set[tuple[int, int]] = set()
+        return source
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body
             if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                     and isinstance(body[0].value.value, str)):
-                starts.add((body[0].lineno, body[0].col_offset))
-    return starts
+                node.body = body[1:] or [ast.Pass()]
+    try:
+        return ast.unparse(tree)
+    except (ValueError, RecursionError):
+        return source
 
 
 def words(text: str) -> list[str]:
