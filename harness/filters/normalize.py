@@ -15,6 +15,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections.abc import Iterator, Sequence
 
 _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
@@ -58,7 +59,9 @@ def _reprinted(source: str) -> str:
     """The source printed again from its AST without docstrings; itself if it does not
     parse."""
     try:
-        tree = ast.parse(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes in the sample are its affair
+            tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return source
     for node in ast.walk(tree):

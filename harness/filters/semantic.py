@@ -9,6 +9,7 @@ names the item. Needs the `embeddings` extra; loads offline.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
@@ -41,7 +42,9 @@ def problem_text(text: str) -> str:
     """The prose of a problem: a prompt that is code (HumanEval's signature and
     docstring) gives its docstrings, any other prompt is itself."""
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes in the prompt are its affair
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return text.strip()
     docs = [ast.get_docstring(node) for node in ast.walk(tree)
