@@ -17,6 +17,7 @@ from rich.console import Console
 from harness import __version__
 from harness.config import default_workers
 from harness.errors import ConfigError, HarnessError
+from harness.sources import formats
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
@@ -56,7 +57,7 @@ def main() -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="Verdict JSONL, one line per input record, in input order.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "canonical", "humaneval", "mbpp", "pytest"]))
+              type=click.Choice(formats()))
 @click.option("--keep", "keep_path", help="Write the kept samples (canonical JSONL) here.")
 @click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -98,15 +99,15 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
-    from harness.checks.typecheck import DEFAULT_MYPY_ARGS
-    from harness.config import ALL_PROBES, VerifyConfig
+    from harness.config import DEFAULT_MYPY_ARGS, VerifyConfig
+    from harness.probes import PROBES
     from harness.run import run_verify
 
     chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())
-    unknown = set(chosen) - set(ALL_PROBES)
+    unknown = set(chosen) - set(PROBES.names())
     if unknown:
         raise click.BadParameter(f"unknown probe(s) {sorted(unknown)}; choose from "
-                                 f"{', '.join(ALL_PROBES)}", param_hint="--probes")
+                                 f"{', '.join(PROBES.names())}", param_hint="--probes")
     if as_json and output == "-":
         raise click.UsageError("--json prints the summary on stdout: send verdicts to a file "
                                "with -o")

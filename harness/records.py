@@ -36,6 +36,8 @@ class Sample:
     entry_point: str | None = None
     language: str = "python"
     meta: dict[str, Any] = field(default_factory=dict)
+    # Where the record was read (1-based line or row); not part of the sample itself.
+    line: int = field(default=0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from harness.records import REASONS, Sample, Verdict
+from harness.records import REASONS, InvalidRecord, Sample, Verdict
 
 if TYPE_CHECKING:
     from harness.sandbox.pool import Pool
@@ -39,6 +39,8 @@ class Outcome:
 
     reasons: tuple[str, ...] = ()
     facts: Facts | None = None
+    # False when the sandbox could not reach an honest verdict: a re-run tries again.
+    cacheable: bool = True
 
     @classmethod
     def passed(cls, facts: Facts | None = None) -> Outcome:
@@ -186,7 +188,7 @@ class ProbeStage(Stage):
 class Sink:
     """Where finished verdicts go (a file, a table); `close` commits, `abort` discards."""
 
-    def write(self, sample: Sample | None, record: Any, verdict: Verdict) -> None:
+    def write(self, record: Sample | InvalidRecord, verdict: Verdict) -> None:
         raise NotImplementedError
 
     def close(self) -> None:

@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from harness.errors import InputError
-from harness.formats import detect_format, infer_entry_point, read_samples
+from harness.filters.unique_id import UniqueId
 from harness.records import InvalidRecord, Sample
+from harness.sources import detect_format, infer_entry_point, read_samples
 
 REPO = Path(__file__).resolve().parent.parent
 MBPP = Path("/work/shared/data/sanitized-mbpp.json")
@@ -271,7 +272,7 @@ def test_gzipped_jsonl(tmp_path: Path) -> None:
 
 
 def test_stdin_is_read_as_bytes() -> None:
-    script = ("import json\nfrom harness.formats import read_samples\n"
+    script = ("import json\nfrom harness.sources import read_samples\n"
               "for r in read_samples('-'):\n"
               "    print(json.dumps([type(r).__name__, r.id]))\n")
     data = (json.dumps(CANONICAL).encode() + b"\n"
@@ -339,6 +340,9 @@ def test_each_kind_of_malformed_line_is_reported_and_the_run_goes_on(tmp_path: P
     finally:
         tracemalloc.stop()
     assert len(records) == 11  # the blank line 8 is no record
+    # Ids are made unique by the first filter, not by the reader.
+    unique = UniqueId()
+    records = [r if isinstance(r, InvalidRecord) else _through(unique, r) for r in records]
     bad = invalid(records)
     assert sorted(bad) == [2, 3, 4, 5, 6, 7, 9, 10, 11]
     assert "not valid JSON" in bad[2].error and bad[2].id == "j"
@@ -353,6 +357,15 @@ def test_each_kind_of_malformed_line_is_reported_and_the_run_goes_on(tmp_path: P
     assert records[-1].id == "last" and isinstance(records[-1], Sample)
     # The 50 MB line is measured and skipped, never decoded into str or dict objects.
     assert peak < 48 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def _through(unique: UniqueId, sample: Sample) -> Sample | InvalidRecord:
+    """The sample, or the invalid record the unique-id filter makes of it."""
+    outcome = unique.run(sample)
+    if not outcome.reasons:
+        return sample
+    assert outcome.facts is not None
+    return InvalidRecord(sample.line, sample.id, outcome.facts.to_json()["error"])
 
 
 def test_field_over_the_limit(tmp_path: Path) -> None:

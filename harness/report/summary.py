@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.explain import explain
 from harness.records import REASONS, Verdict
+from harness.report.explain import printable
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Summary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    # The evidence of a reason on a verdict, in one line (the engine's stages know it).
+    explain: Callable[[Verdict, str], str] = field(default=lambda _v, _r: "", repr=False)
 
     def add(self, verdict: Verdict, cached: bool = False) -> None:
         self.total += 1
@@ -39,7 +42,7 @@ class Summary:
                 self.reasons[reason] += 1
                 seen = self.examples.setdefault(reason, [])
                 if len(seen) < 5:
-                    seen.append(f"{verdict.id}: {explain(verdict, reason)}"[:300])
+                    seen.append(printable(f"{verdict.id}: {self.explain(verdict, reason)}")[:300])
         else:
             self.kept += 1
 
