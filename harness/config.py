@@ -33,6 +33,9 @@ class VerifyConfig:
     min_mutation_score: float = 0.5
     mutant_limit: int = 30
     probe_budget: float = 30.0
+    # Fail closed: a sample whose probes could not run or decide is rejected `unverified`;
+    # False keeps such samples (their probe facts still say what could not be checked).
+    require_probes: bool = True
     workers: int = field(default_factory=lambda: default_workers())
     batch: int = 64
 

@@ -26,14 +26,15 @@ class SyntaxCheck(Check):
     """Parse solution and tests; on failure, name the file, line and message."""
 
     name = "syntax"
-    reasons = ("syntax_error",)
+    reasons = ("syntax_error", "invalid_sample")
     gate = True
 
     def check(self, sample: Sample, pool: Pool | None) -> Outcome:
         error = language_of(sample).syntax_error(sample)
         if error is None:
             return Outcome.passed(SyntaxFacts(True))
-        return Outcome.rejected("syntax_error", SyntaxFacts(False, error))
+        reason = "invalid_sample" if error.get("too_large") else "syntax_error"
+        return Outcome.rejected(reason, SyntaxFacts(False, error))
 
     def explain(self, facts: dict[str, Any], reason: str) -> str:
         return f"{facts.get('file')}:{facts.get('line')}: {facts.get('message')}"

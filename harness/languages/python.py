@@ -3,7 +3,6 @@ image built from `sandboxes/python/`."""
 
 from __future__ import annotations
 
-import ast
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,8 @@ from harness.sandbox.result import CallJob, Job, PytestJob
 
 SOLUTION_FILE = "solution.py"
 TESTS_FILE = "test_solution.py"
+# Parsing costs ~200 bytes of memory per byte of source: past this a source is refused.
+MAX_SOURCE_BYTES = 1 << 20
 
 
 class Python:
@@ -34,10 +35,16 @@ class Python:
 
     def syntax_error(self, sample: Sample) -> dict[str, Any] | None:
         for name, source in ((SOLUTION_FILE, sample.solution), (TESTS_FILE, sample.tests)):
+            if len(source) > MAX_SOURCE_BYTES:
+                return {"file": name, "line": None, "too_large": len(source),
+                        "message": f"{len(source)} characters of source, over the "
+                                   f"{MAX_SOURCE_BYTES}-character limit of the checks"}
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # invalid escapes etc. are not our verdict
-                    ast.parse(source, filename=name)
+                    # Compiled, not only parsed: the compiler's own checks (`break` outside
+                    # a loop, say) refuse the import, and stop mypy's build for a batch.
+                    compile(source, name, "exec", dont_inherit=True)
             except SyntaxError as exc:
                 return {"file": name, "line": exc.lineno, "offset": exc.offset,
                         "message": exc.msg, "text": (exc.text or "").rstrip()[:200]}

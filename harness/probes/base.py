@@ -36,6 +36,10 @@ class Probe:
         """Reasons and facts, from the probe job's reply `data` ({} for a local probe)."""
         raise NotImplementedError
 
+    def undecided(self, data: dict[str, Any]) -> str:
+        """Why this probe, though its job ran, could not decide (empty: it decided)."""
+        return ""
+
     def explain(self, facts: Any, reason: str) -> str:
         """One line of evidence for `reason` from this probe's facts."""
         return ""

@@ -28,6 +28,17 @@ class Mutants(Probe):
         weak = score is not None and score < self.config.min_mutation_score
         return ("weak_tests",) if weak else (), facts
 
+    def undecided(self, data: dict[str, Any]) -> str:
+        """No score although there were mutants to judge: too few of them ran."""
+        if data.get("mutation_score") is not None:
+            return ""
+        judged = [m for m in data.get("mutants") or [] if m.get("equivalent") is not True]
+        ran_out = [s for s in data.get("skipped") or [] if "mutant " in s]
+        if not judged and not ran_out:
+            return ""  # no mutant, or only likely-equivalent ones: nothing to kill
+        return (f"no mutation score: {len(ran_out)} mutant(s) did not run within the time "
+                "budget")
+
     def explain(self, facts: Any, reason: str) -> str:
         text = f"mutation score {facts.get('score')}"
         survivors = facts.get("survivors") or []

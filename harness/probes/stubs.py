@@ -22,5 +22,10 @@ class Stubs(Probe):
         facts = {"tried": [s["name"] for s in stubs], "passed_by": passing}
         return ("trivial_tests",) if passing else (), facts
 
+    def undecided(self, data: dict[str, Any]) -> str:
+        skipped = [s for s in data.get("skipped") or [] if "stub " in s]
+        return f"{len(skipped)} stand-in(s) did not run within the time budget" if skipped \
+            else ""
+
     def explain(self, facts: Any, reason: str) -> str:
         return "passes with stand-in: " + ", ".join(facts.get("passed_by", []))
