@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import docker
@@ -51,7 +52,7 @@ class Channel:
         self._raw = bytearray()  # bytes of the multiplexed stream not yet unwrapped
         self._data = bytearray()  # stdout payload not yet consumed as frames
 
-    def send(self, msg: dict[str, Any]) -> None:
+    def send(self, msg: Mapping[str, Any]) -> None:
         try:
             self._sock.sendall(encode_frame(msg))
         except OSError as exc:
