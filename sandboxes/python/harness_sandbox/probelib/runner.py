@@ -19,19 +19,18 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import pytest_job
-
-from probelib.collected import Collected
-from probelib.equivalence import (
+from harness_sandbox import pytest_job
+from harness_sandbox.probelib.collected import Collected
+from harness_sandbox.probelib.equivalence import (
     WALL_FACTOR,
     Inputs,
     call_with_timeout,
     find_difference,
     fresh,
 )
-from probelib.forks import fork_many, progress
-from probelib.mutants import Mutant, generate_mutants
-from probelib.stubs import make_stubs
+from harness_sandbox.probelib.forks import fork_many, progress
+from harness_sandbox.probelib.mutants import Mutant, generate_mutants
+from harness_sandbox.probelib.stubs import make_stubs
 
 # CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap
 # that only slow entry points reach (most survivors take a few ms).

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from probelib.shrink import shrink
-from probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
+from harness_sandbox.probelib.shrink import shrink
+from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
 Outcome = tuple[str, Any, Any]  # ("ok" | "raise" | "timeout", value or exception, args after)
 CALL_BUDGET = 0.05  # CPU seconds one call of a mutant may take before it counts as a hang

@@ -21,9 +21,11 @@ from mypy.find_sources import create_source_list
 from mypy.main import process_options
 from mypy.options import Options
 
+from harness_sandbox.protocol import DEFAULT_MYPY_ARGS
+
 CACHE = "/cache/checker/mypy_cache"
 SEED = "/opt/mypy-cache"  # typeshed's cache, built into the image so no run pays for it
-DEFAULT_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")  # = the harness's
+DEFAULT_ARGS = DEFAULT_MYPY_ARGS
 OUTPUT_ARGS = ("--show-error-codes", "--no-error-summary", "--no-pretty",
                "--hide-error-context")
 LINE = re.compile(r"^(?P<file>[^:\n]+\.py):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<sev>error|note): "

@@ -10,9 +10,10 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest_job
-from probelib.runner import run_probes
-from probelib.strategies import warm as _warm_strategies
+from harness_sandbox import pytest_job
+from harness_sandbox.probelib.runner import run_probes
+from harness_sandbox.probelib.strategies import warm as _warm_strategies
+from harness_sandbox.protocol import SOLUTION_FILE
 
 
 def warm() -> None:
@@ -28,10 +29,10 @@ def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
     `files`: the sample's files as text; `confine()` makes a forked child the sample's;
     `reset()` ends whatever the sample left running.
     """
-    source = files.get("solution.py")
+    source = files.get(SOLUTION_FILE)
     if source is None:
         return {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
-                "errors": ["solution.py is missing or not text"]}
+                "errors": [f"{SOLUTION_FILE} is missing or not text"]}
     return run_probes(
         workdir,
         payload["entry_point"],

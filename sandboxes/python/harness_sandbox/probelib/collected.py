@@ -14,7 +14,7 @@ from typing import Any
 
 from _pytest.outcomes import Skipped
 
-from probelib.equivalence import CallTimeout, call_with_timeout
+from harness_sandbox.probelib.equivalence import CallTimeout, call_with_timeout
 
 Record = dict[str, Any]
 

@@ -4,8 +4,8 @@ A parameter's kind comes from its annotation (with small sizes) or, unannotated,
 the value the tests passed there; where neither says, a few plain families follow in
 turn: ints, lists of ints, printable strings. Values are drawn per kind, not per
 sample: hypothesis costs ~0.5 ms an example, and the common kinds' values are drawn
-once for all (`_pools`, made by `python -m probelib.pools`), so a sample usually pays
-for none. The same strategy with derandomize draws the same values wherever it runs.
+once for all (`_pools`, made by `python -m harness_sandbox.probelib.pools`), so a sample
+usually pays for none. The same strategy with derandomize draws the same values wherever it runs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from probelib._pools import POOLS
+from harness_sandbox.probelib._pools import POOLS
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 Kind = tuple[str, st.SearchStrategy[Any]]  # a stable name, and what draws its values
