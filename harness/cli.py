@@ -99,7 +99,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
-    from harness.config import DEFAULT_MYPY_ARGS, VerifyConfig
+    from harness.config import VerifyConfig
+    from harness.sandbox.result import DEFAULT_MYPY_ARGS
     from harness.probes import PROBES
     from harness.run import run_verify
 

@@ -7,10 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.sandbox.result import Limits
+from harness.sandbox.result import DEFAULT_MYPY_ARGS, Limits
 
-# mypy's own defaults, less the errors about third-party packages the sandbox lacks.
-DEFAULT_MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")
 ALL_PROBES = ("stubs", "mutants", "lint")
 
 

@@ -10,10 +10,8 @@ from typing import Any
 
 from harness.languages import LANGUAGES
 from harness.records import Sample
-from harness.sandbox.result import CallJob, Job, PytestJob
+from harness.sandbox.result import SOLUTION_FILE, TESTS_FILE, CallJob, Job, PytestJob
 
-SOLUTION_FILE = "solution.py"
-TESTS_FILE = "test_solution.py"
 # Parsing costs ~200 bytes of memory per byte of source: past this a source is refused.
 MAX_SOURCE_BYTES = 1 << 20
 
@@ -26,9 +24,9 @@ class Python:
     tests_file = TESTS_FILE
 
     def recipe(self) -> Path:
-        from harness.sandbox.image import RUNNER
+        from harness.sandbox.image import Recipe
 
-        return RUNNER
+        return Recipe.locate().dockerfile.parent
 
     def files(self, sample: Sample) -> dict[str, str]:
         return {SOLUTION_FILE: sample.solution, TESTS_FILE: sample.tests}
