@@ -78,6 +78,9 @@ def main() -> None:
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
+              help="Keep samples whose probes could not run or decide (default: reject them "
+                   "as `unverified`).")
 @click.option("--store", "store_path", envvar="HARNESS_STORE", default=".harness/store.sqlite",
               show_default=True, help="Result store that makes re-runs resume.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
@@ -93,7 +96,8 @@ def main() -> None:
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, store_path: str, no_cache: bool,
+           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
            progress: bool | None) -> None:
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
@@ -116,6 +120,7 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
         probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        require_probes=not accept_unprobed,
         workers=workers,
     )
     try:

@@ -378,7 +378,7 @@ def test_field_over_the_limit(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("row", "words"), [
     ({**CANONICAL, "id": ["a"]}, "field 'id' must be a string or an integer, got array"),
     ({**CANONICAL, "meta": "x"}, "field 'meta' must be an object"),
-    ({**CANONICAL, "language": "rust"}, "only python"),
+    ({**CANONICAL, "language": "rust"}, "supported are python"),
     ({**CANONICAL, "prompt": 3.5}, "field 'prompt' must be a string"),
     ({"task_id": 1, "code": "def f():\n    pass\n", "test_list": []}, "'test_list' is empty"),
     ({"task_id": 1, "code": "x = 1", "test_list": ["assert x", 5]}, "'test_list' must be"),

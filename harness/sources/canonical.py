@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.languages import LANGUAGES
 from harness.records import Sample
 from harness.sources.base import FULL, IMPORTERS, PARTIAL, Importer
 from harness.sources.fields import given_entry_point, infer_entry_point, meta_field, text_field
@@ -23,13 +24,14 @@ class Canonical(Importer):
         solution = text_field(raw, "solution", cap)
         tests = text_field(raw, "tests", cap)
         language = (text_field(raw, "language", cap, required=False) or "python").lower()
-        if language != "python":
-            raise BadRecord(f"field 'language' is {language[:40]!r}: only python is supported")
+        if language not in LANGUAGES:
+            raise BadRecord(f"field 'language' is {language[:40]!r}: supported are "
+                            f"{', '.join(LANGUAGES.names())}")
         used = {"id", "prompt", "solution", "tests", "entry_point", "language"}
         return Sample(id=ident, solution=solution, tests=tests,
                       prompt=text_field(raw, "prompt", cap, required=False),
                       entry_point=given_entry_point(raw, cap) or infer_entry_point(solution),
-                      meta=meta_field(raw, "canonical", used, cap))
+                      language=language, meta=meta_field(raw, "canonical", used, cap))
 
 
 IMPORTERS.add("canonical", Canonical())
