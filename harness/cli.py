@@ -104,9 +104,9 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     import shlex
 
     from harness.config import VerifyConfig
-    from harness.sandbox.result import DEFAULT_MYPY_ARGS
     from harness.probes import PROBES
     from harness.run import run_verify
+    from harness.sandbox.result import DEFAULT_MYPY_ARGS
 
     chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())
     unknown = set(chosen) - set(PROBES.names())
