@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from hygiene_variants import copy_of, synthetic  # noqa: E402
 
-from harness.filters import Decontaminate, Dedup, load_benchmark, load_default  # noqa: E402
+from harness.filters import Decontaminate, Dedup, load_default  # noqa: E402
 from harness.filters.benchmarks import BenchmarkSet  # noqa: E402
 from harness.filters.normalize import code_tokens, shingles, words  # noqa: E402
-from harness.formats import read_samples  # noqa: E402
 from harness.records import Sample  # noqa: E402
+from harness.sources import read_samples  # noqa: E402
 
 OWN = [ROOT / "problems" / "examples.jsonl", ROOT / "problems" / "seeds.jsonl"]
 
@@ -61,7 +61,8 @@ def section_dedup() -> None:
         print(f"{field}: distinct pairs ({len(pairs)}) at or over t: " + ", ".join(
             f"{t}: {sum(p >= t for p in pairs)}" for t in (0.5, 0.6, 0.7, 0.8, 0.9)))
         for kind in kinds:
-            sims = [jaccard(a, set(shingles(toks(c), 5))) for a, c in zip(sets, copies[kind])]
+            sims = [jaccard(a, set(shingles(toks(c), 5)))
+                    for a, c in zip(sets, copies[kind], strict=True)]
             print(f"  {kind:11s} copies at or over t: " + ", ".join(
                 f"{t}: {sum(x >= t for x in sims) / len(sims):.1%}"
                 for t in (0.5, 0.6, 0.7, 0.8, 0.9)))

@@ -17,6 +17,7 @@ from rich.console import Console
 from harness import __version__
 from harness.config import default_workers
 from harness.errors import ConfigError, HarnessError
+from harness.sources import formats
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
@@ -56,7 +57,7 @@ def main() -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="Verdict JSONL, one line per input record, in input order.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "canonical", "humaneval", "mbpp", "pytest"]))
+              type=click.Choice(formats()))
 @click.option("--keep", "keep_path", help="Write the kept samples (canonical JSONL) here.")
 @click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -77,6 +78,9 @@ def main() -> None:
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
+              help="Keep samples whose probes could not run or decide (default: reject them "
+                   "as `unverified`).")
 @click.option("--store", "store_path", envvar="HARNESS_STORE", default=".harness/store.sqlite",
               show_default=True, help="Result store that makes re-runs resume.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
@@ -88,25 +92,49 @@ def main() -> None:
               show_default=True,
               help="Seconds the sandbox containers stay warm after the run, for the next run "
                    "to adopt (0: remove them at once).")
+@click.option("--no-dedup", is_flag=True, help="Keep near-duplicate samples (dedup is on by "
+              "default).")
+@click.option("--dedup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Jaccard similarity of the code's 5-grams that makes a near-duplicate "
+                   "(default 0.7).")
+@click.option("--dedup-prompt-threshold", type=click.FloatRange(0, 1, min_open=True),
+              default=None, help="Jaccard similarity of the prompts' word 5-grams that makes "
+                                 "a near-duplicate (default 0.7).")
+@click.option("--decontaminate", is_flag=True,
+              help="Reject samples that overlap HumanEval or MBPP (`contaminated`).")
+@click.option("--benchmark", "benchmarks", multiple=True, type=click.Path(exists=True),
+              help="A further benchmark set (JSONL, JSON, Parquet) to decontaminate against; "
+                   "repeatable; implies --decontaminate.")
+@click.option("--decontam-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Share of a benchmark item's 13-grams that makes a sample contaminated "
+                   "(default 0.5).")
+@click.option("--decontam-embeddings", is_flag=True,
+              help="Also compare problem texts by sentence embeddings (needs the "
+                   "`embeddings` extra); implies --decontaminate.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, store_path: str, no_cache: bool,
+           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
-           progress: bool | None) -> None:
+           no_dedup: bool, dedup_threshold: float | None,
+           dedup_prompt_threshold: float | None, decontaminate: bool,
+           benchmarks: tuple[str, ...], decontam_threshold: float | None,
+           decontam_embeddings: bool, progress: bool | None) -> None:
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
-    from harness.checks.typecheck import DEFAULT_MYPY_ARGS
-    from harness.config import ALL_PROBES, VerifyConfig
+    from harness.config import VerifyConfig
+    from harness.probes import PROBES
     from harness.run import run_verify
+    from harness.sandbox.result import DEFAULT_MYPY_ARGS
 
     chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())
-    unknown = set(chosen) - set(ALL_PROBES)
+    unknown = set(chosen) - set(PROBES.names())
     if unknown:
         raise click.BadParameter(f"unknown probe(s) {sorted(unknown)}; choose from "
-                                 f"{', '.join(ALL_PROBES)}", param_hint="--probes")
+                                 f"{', '.join(PROBES.names())}", param_hint="--probes")
     if as_json and output == "-":
         raise click.UsageError("--json prints the summary on stdout: send verdicts to a file "
                                "with -o")
@@ -114,15 +142,19 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
         probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        require_probes=not accept_unprobed,
         workers=workers,
     )
     try:
+        filters = _hygiene_filters(no_dedup, dedup_threshold, dedup_prompt_threshold,
+                                   decontaminate, benchmarks, decontam_threshold,
+                                   decontam_embeddings)
         summary = run_verify(
             input_path, fmt=fmt, config=config, output=output, keep_path=keep_path,
             reject_path=reject_path, store_path=None if no_cache else store_path, image=image,
             runtime=runtime, keep_warm=keep_warm,
             progress=sys.stderr.isatty() if progress is None else progress,
-            console=err_console,
+            console=err_console, filters=filters,
         )
     except HarnessError as exc:
         _fail(exc)
@@ -130,6 +162,20 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     summary.render(err_console)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
+
+
+def _hygiene_filters(no_dedup: bool, dedup_threshold: float | None,
+                     dedup_prompt_threshold: float | None, decontaminate: bool,
+                     benchmarks: tuple[str, ...], decontam_threshold: float | None,
+                     embeddings: bool) -> list[Any]:
+    """Dedup (on unless --no-dedup) and decontamination (when asked), from the flags."""
+    from harness.filters import default_filters
+
+    given = {k: v for k, v in (("code_threshold", dedup_threshold),
+                               ("prompt_threshold", dedup_prompt_threshold),
+                               ("ngram_threshold", decontam_threshold)) if v is not None}
+    return default_filters(dedup=not no_dedup, decontaminate=decontaminate,
+                           benchmarks=benchmarks, embeddings=embeddings, **given)
 
 
 @main.group()

@@ -19,8 +19,8 @@ from harness.filters import (
     load_default,
 )
 from harness.filters.benchmarks import BenchmarkSet
-from harness.formats import read_samples
 from harness.records import Sample
+from harness.sources import read_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "problems" / "benchmarks"

@@ -1,30 +1,40 @@
-"""Filters: stages in the harness process, before the sandbox (no sandbox time spent).
+"""Filters: stages in the harness process that decide before any sandbox time is spent.
 
-    dedup                 near-duplicates (`duplicate`), order-dependent
+Each filter is one class in one module, registered in `FILTERS`; the engine runs the
+chosen ones in order, on every sample in input order.
+
+    unique_id             ids unique within the input (`invalid_sample`), always first
     decontam              benchmark contamination by n-gram overlap (`contaminated`)
     decontam_embeddings   the same by sentence-embedding similarity (extra `embeddings`)
+    dedup                 near-duplicates (`duplicate`), order-dependent
 
-`default_filters` builds the list `verify` and `generate` run.
+`default_filters` builds the list `verify` and `generate` add after `unique_id`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from harness.filters.benchmarks import DEFAULT_SETS, BenchmarkSet, load_benchmark, load_default
-from harness.filters.decontam import THRESHOLD as NGRAM_THRESHOLD
-from harness.filters.decontam import Decontaminate
-from harness.filters.dedup import CODE_THRESHOLD, PROMPT_THRESHOLD, Dedup
-from harness.filters.semantic import THRESHOLD as EMBEDDING_THRESHOLD
-from harness.filters.semantic import EmbeddingDecontaminate
 from harness.registry import Registry
 from harness.stage import Filter
 
 FILTERS: Registry[type[Filter]] = Registry("filter")
-FILTERS.add(Dedup.name, Dedup)
-FILTERS.add(Decontaminate.name, Decontaminate)
-FILTERS.add(EmbeddingDecontaminate.name, EmbeddingDecontaminate)
+
+# Each registers itself.
+from harness.filters import unique_id  # noqa: E402,F401
+from harness.filters.benchmarks import (  # noqa: E402
+    DEFAULT_SETS,
+    BenchmarkSet,
+    load_benchmark,
+    load_default,
+)
+from harness.filters.decontam import THRESHOLD as NGRAM_THRESHOLD  # noqa: E402
+from harness.filters.decontam import Decontaminate  # noqa: E402
+from harness.filters.dedup import CODE_THRESHOLD, PROMPT_THRESHOLD, Dedup  # noqa: E402
+from harness.filters.semantic import THRESHOLD as EMBEDDING_THRESHOLD  # noqa: E402
+from harness.filters.semantic import EmbeddingDecontaminate  # noqa: E402
 
 
 def benchmark_sets(paths: Sequence[str | Path] = (),
@@ -40,8 +50,8 @@ def default_filters(*, dedup: bool = True, decontaminate: bool = False,
                     ngram_threshold: float = NGRAM_THRESHOLD,
                     embedding_threshold: float = EMBEDDING_THRESHOLD,
                     ) -> list[Filter]:
-    """The filters of a run, in the order they run: decontamination first (judged per
-    sample, cacheable), then dedup (so a contaminated sample is never indexed).
+    """The hygiene filters of a run, in the order they run: decontamination first (each
+    sample judged alone), then dedup (so a contaminated sample is never indexed).
 
     Extra `benchmarks` imply decontamination; `embeddings` adds the embedding pass to
     it (needs the `embeddings` extra). `verify` passes decontaminate=False by default,
@@ -58,5 +68,20 @@ def default_filters(*, dedup: bool = True, decontaminate: bool = False,
     return filters
 
 
+def run_record(filters: Sequence[Filter]) -> dict[str, Any]:
+    """What the run record says of its filters: each one's settings, and the benchmark
+    sets checked against (path, sha256, item count)."""
+    settings: dict[str, Any] = {}
+    sets: dict[str, dict[str, Any]] = {}
+    for f in filters:
+        config = getattr(f, "config", None)
+        if callable(config):
+            settings[f.name] = {k: v for k, v in config().items() if k != "sets"}
+        for bench in getattr(f, "sets", ()):
+            sets.setdefault(bench.path, bench.to_json())
+    return {"filters": settings, "benchmarks": list(sets.values())}
+
+
 __all__ = ["FILTERS", "BenchmarkSet", "Decontaminate", "Dedup", "EmbeddingDecontaminate",
-           "benchmark_sets", "default_filters", "load_benchmark", "load_default"]
+           "benchmark_sets", "default_filters", "load_benchmark", "load_default",
+           "run_record"]

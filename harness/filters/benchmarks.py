@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.formats import read_samples
 from harness.records import Sample
+from harness.sources import read_samples
 
 # Shipped with the project (licences beside them): a user needs no dev dependency.
 BENCHMARK_DIR = Path(__file__).resolve().parents[2] / "problems" / "benchmarks"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from harness.filters import FILTERS
 from harness.filters.benchmarks import BenchmarkSet
 from harness.filters.ngrams import Match, NgramIndex
 from harness.filters.normalize import code_tokens, words
@@ -43,6 +44,7 @@ class ContaminationFacts:
         return asdict(self)
 
 
+@FILTERS.register("decontam")
 class Decontaminate(Filter):
     """Rejects a sample that contains much of a benchmark item's text or code."""
 
@@ -71,7 +73,8 @@ class Decontaminate(Filter):
     def config(self) -> dict[str, Any]:
         """What decides this filter's verdicts (for the run record and the cache key)."""
         return {"text_ngram": self._text.n, "code_ngram": self._code.n,
-                "threshold": self.threshold, "code_names": self.code_names, "sets": [s.to_json() for s in self.sets]}
+                "threshold": self.threshold, "code_names": self.code_names,
+                "sets": [s.to_json() for s in self.sets]}
 
     def judge(self, sample: Sample) -> Outcome:
         best: tuple[str, Match] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from harness.filters import FILTERS
 from harness.filters.minhash import NearIndex
 from harness.filters.normalize import code_digest, code_tokens, shingles, words
 from harness.records import Sample
@@ -41,6 +42,7 @@ class DuplicateFacts:
         return asdict(self)
 
 
+@FILTERS.register("dedup")
 class Dedup(Filter):
     """Rejects a sample whose solution or prompt repeats one kept earlier."""
 

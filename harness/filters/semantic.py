@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harness.filters import FILTERS
 from harness.filters.benchmarks import BenchmarkSet
 from harness.records import Sample
 from harness.stage import Filter, Outcome
@@ -54,6 +55,7 @@ def problem_text(text: str) -> str:
     return prose.strip() or text.strip()
 
 
+@FILTERS.register("decontam_embeddings")
 class EmbeddingDecontaminate(Filter):
     """Rejects a sample whose problem text means what a benchmark item's does."""
 
