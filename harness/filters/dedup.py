@@ -28,6 +28,8 @@ CODE_THRESHOLD = 0.7
 PROMPT_THRESHOLD = 0.7
 NGRAM = 5
 NUM_PERM = 128
+# A shorter prompt is a title ("Add two integers."), not a problem statement to compare.
+MIN_PROMPT_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Dedup(Filter):
             if found is not None:
                 return self._duplicate(self._code_owner[found[0]], "code", found[1])
         prompt_words = words(sample.prompt)
-        if self._prompt is not None and prompt_words:
+        if self._prompt is not None and len(prompt_words) >= MIN_PROMPT_WORDS:
             prompt_sig = self._prompt.signature(shingles(prompt_words, self.ngram))
             found = self._prompt.nearest(prompt_sig)
             if found is not None:
