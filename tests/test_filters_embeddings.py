@@ -56,9 +56,9 @@ def test_paraphrased_humaneval_problem_is_caught(semantic) -> None:  # type: ign
     # HumanEval/2 (truncate_number), its docstring in other words.
     outcome = semantic.judge(Sample(
         id="p", tests=TESTS, solution="def f(x):\n    return x % 1\n",
-        prompt="A positive floating point number can be split into an integer part (the "
-               "largest integer smaller than it) and decimals (the leftover, always smaller "
-               "than 1). Return the decimal part of the number."))
+        prompt="Given a positive floating point number, decompose it into an integer part "
+               "(largest integer smaller than the number) and decimals (the leftover part, "
+               "always smaller than 1). Return the decimal part."))
     assert outcome.reasons == ("contaminated",)
     assert outcome.facts.to_json()["item"] == "HumanEval/2"
 
@@ -85,7 +85,8 @@ def test_registered_and_loads_with_no_network() -> None:
     # A child with every socket refused: the model must come from the installed package.
     code = ("import socket\n"
             "def refuse(*a, **k):\n    raise OSError('network used')\n"
-            "socket.socket = refuse\nsocket.create_connection = refuse\n"
+            "socket.socket.connect = refuse\nsocket.socket.connect_ex = refuse\n"
+            "socket.create_connection = refuse\nsocket.getaddrinfo = refuse\n"
             "from harness.filters.embeddings import Encoder\n"
             "import json\nprint(json.dumps(Encoder().encode(['offline']).shape))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
