@@ -25,6 +25,7 @@ from harness.engine import Done, describe
 from harness.errors import InputError
 from harness.filters import run_record
 from harness.report.summary import Summary
+from harness.sandbox.image import image_packages
 from harness.session import Session
 from harness.sinks import KeptSamples, RejectedSamples, Verdicts
 from harness.sources import read_samples
@@ -83,6 +84,7 @@ def run_verify(
             "image": session.image,
             "image_id": session.image_id,
             "tools": session.versions,
+            "packages": image_packages(session.image),
             "config": config.identity(),
             "stages": [s.name for s in session.stages],
             **run_record(filters or []),

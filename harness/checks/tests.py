@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.checks.diagnose import limit_hit, missing_module
 from harness.config import VerifyConfig
 from harness.languages import language_of
 from harness.records import Sample
@@ -39,7 +40,8 @@ class TestsCheck(Check):
 
     __test__ = False
     name = "tests"
-    reasons = ("timeout", "memory_limit", "output_limit", "crashed", "no_tests", "test_failed")
+    reasons = ("timeout", "memory_limit", "output_limit", "resource_limit", "crashed",
+               "no_tests", "missing_dependency", "test_failed")
     sandboxed = True
 
     def __init__(self, config: VerifyConfig) -> None:
@@ -50,10 +52,33 @@ class TestsCheck(Check):
         assert pool is not None
         lang = language_of(sample)
         result = pool.run(lang.files(sample), lang.test_job(), self.limits)
-        return Outcome(tuple(reasons_for(result)), TestFacts(facts_for(result)),
+        stalled = _stalled(result, self.limits)
+        if stalled:  # the machine's fault, or a test that sleeps: once more tells them apart
+            result = pool.run(lang.files(sample), lang.test_job(), self.limits)
+        facts = facts_for(result)
+        if stalled:
+            facts["retried"] = stalled
+            if _stalled(result, self.limits):
+                facts["detail"] = (f"the wall-clock backstop ({self.limits.timeout:g} s) ended "
+                                   f"the run twice, after {result.cpu_time:.1f} s of CPU of "
+                                   f"its {self.limits.cpu:g}: it waits or sleeps")
+        reasons = reasons_for(result)
+        missing = missing_module(result) if reasons == ["test_failed"] else None
+        hit = limit_hit(result, self.limits) if reasons == ["test_failed"] else None
+        if missing is not None:
+            reasons = ["missing_dependency"]
+            facts["missing"] = missing
+        elif hit is not None:
+            reasons = [hit.pop("reason")]
+            facts["limit"] = hit
+        return Outcome(tuple(reasons), TestFacts(facts),
                        cacheable=result.status is not Status.SANDBOX_ERROR)
 
     def explain(self, facts: dict[str, Any], reason: str) -> str:
+        if reason == "missing_dependency" and "missing" in facts:
+            return str(facts["missing"]["message"])
+        if "limit" in facts and reason in ("resource_limit", "memory_limit"):
+            return str(facts["limit"]["message"])
         if reason != "test_failed":
             return str(facts.get("detail", ""))
         if facts.get("collect_errors"):
@@ -67,10 +92,21 @@ class TestsCheck(Check):
 
 def run_tests(pool: Pool, sample: Sample, limits: Limits) -> tuple[list[str], dict[str, Any]]:
     """Run pytest on one sample outside a pipeline: its reasons and facts."""
-    check = TestsCheck(VerifyConfig(timeout=limits.timeout, memory_mb=limits.memory_mb,
+    check = TestsCheck(VerifyConfig(timeout=limits.cpu or limits.timeout,
+                                    memory_mb=limits.memory_mb,
                                     output_bytes=limits.output_bytes))
     outcome = check.check(sample, pool)
     return list(outcome.reasons), outcome.facts.to_json() if outcome.facts else {}
+
+
+def _stalled(result: RunResult, limits: Limits) -> str:
+    """Why a run that hit the wall-clock backstop with CPU to spare looks stalled."""
+    if result.status is not Status.TIMEOUT or "wall-clock" not in result.detail:
+        return ""
+    cap = limits.cpu or limits.timeout
+    if result.cpu_time >= 0.9 * cap:
+        return ""
+    return f"wall-clock limit after {result.cpu_time:.2f} s of CPU (of {cap:g})"
 
 
 def reasons_for(result: RunResult) -> list[str]:
