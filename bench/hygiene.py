@@ -186,10 +186,13 @@ def throughput_child(which: str, n: int) -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     flagged = 0
     started = time.perf_counter()
+    recent: list[Sample] = []
     for i in range(n):
-        sample = synthetic(i, rng)
-        if i % 10 == 9:  # every tenth sample a renamed copy of an earlier one
-            sample = copy_of(synthetic(i - 9, random.Random(i)), "renamed", rng)
+        if i % 10 == 9:  # every tenth sample a renamed copy of one of the nine before it
+            sample = copy_of(rng.choice(recent), "renamed", rng)
+        else:
+            sample = synthetic(i, rng)
+            recent = [*recent[-8:], sample]
         flagged += bool(filt.judge(sample).reasons)
     seconds = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from harness.filters import FILTERS
 from harness.filters.minhash import NearIndex
-from harness.filters.normalize import code_digest, code_tokens, shingles, words
+from harness.filters.normalize import code_digest, code_token_forms, shingles, words
 from harness.records import Sample
 from harness.stage import Filter, Outcome
 
@@ -77,14 +77,14 @@ class Dedup(Filter):
                 "num_perm": self._code.num_perm if self._code else None}
 
     def judge(self, sample: Sample) -> Outcome:
-        digest = bytes.fromhex(code_digest(code_tokens(sample.solution)))[:16]
+        canonical, placeholder = code_token_forms(sample.solution)
+        digest = bytes.fromhex(code_digest(canonical))[:16]
         if digest in self._exact:
             return self._duplicate(self._exact[digest], "exact", 1.0)
         code_sig = prompt_sig = None
         if self._code is not None:
             # One token for every name: renaming, or a name inserted, shifts nothing.
-            tokens = code_tokens(sample.solution, names="placeholder")
-            code_sig = self._code.signature(shingles(tokens, self.ngram))
+            code_sig = self._code.signature(shingles(placeholder, self.ngram))
             found = self._code.nearest(code_sig)
             if found is not None:
                 return self._duplicate(self._code_owner[found[0]], "code", found[1])

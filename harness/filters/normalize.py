@@ -35,24 +35,39 @@ def code_tokens(source: str, names: str = "canonical") -> list[str]:
     "keep", left alone. Code that parses is first printed again from its AST, so
     parentheses, quotes and line breaks of the original do not count.
     """
-    source = _reprinted(source)
+    canonical, placeholder, kept = _forms(_reprinted(source))
+    return {"canonical": canonical, "placeholder": placeholder}.get(names, kept)
+
+
+def code_token_forms(source: str) -> tuple[list[str], list[str]]:
+    """The canonical and the placeholder tokens of `code_tokens`, in one pass."""
+    canonical, placeholder, _ = _forms(_reprinted(source))
+    return canonical, placeholder
+
+
+def _forms(source: str) -> tuple[list[str], list[str], list[str]]:
     renames: dict[str, str] = {}
-    out: list[str] = []
+    canonical: list[str] = []
+    placeholder: list[str] = []
+    kept: list[str] = []
     previous = ""
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type in _SKIPPED:
                 continue
             text = tok.string
-            if (names != "keep" and tok.type == tokenize.NAME and text not in _KEPT_NAMES
-                    and previous != "."):
-                text = "_" if names == "placeholder" else renames.setdefault(
-                    text, f"v{len(renames)}")
-            out.append(text)
-            previous = tok.string
+            kept.append(text)
+            if tok.type == tokenize.NAME and text not in _KEPT_NAMES and previous != ".":
+                canonical.append(renames.setdefault(text, f"v{len(renames)}"))
+                placeholder.append("_")
+            else:
+                canonical.append(text)
+                placeholder.append(text)
+            previous = text
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return _ROUGH.findall(source)  # unparsable code still gets compared, roughly
-    return out
+        rough = _ROUGH.findall(source)  # unparsable code still gets compared, roughly
+        return rough, rough, rough
+    return canonical, placeholder, kept
 
 
 def _reprinted(source: str) -> str:
