@@ -18,6 +18,7 @@ from harness_sandbox.probelib.compare import (
     MAX_DEPTH,
     SAME,
     UNKNOWN,
+    Unknown,
     canonical,
     compare,
     why_unknown,
@@ -180,7 +181,7 @@ def test_what_cannot_be_canonicalised_is_unknown() -> None:
             raise RuntimeError("no")
 
     assert compare(Raises(), Raises()) == SAME  # its methods never ran
-    with pytest.raises(Exception):
+    with pytest.raises(Unknown, match="hides"):
         canonical(HidesState())
 
 

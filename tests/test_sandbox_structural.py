@@ -260,4 +260,8 @@ def test_too_deep_to_mutate_is_reported_not_scored(pool: Pool) -> None:
     assert "RecursionError" in str(data.get("mutants_failed")), data
     assert data["mutation_score"] is None and data["mutants"] == [], data
     assert any("mutant generation failed" in e for e in data["errors"]), data
+    # Through the host: rejected as unverified, not kept for want of mutants.
+    reasons, facts = probe_sample(pool, Sample(id="s", solution=solution, tests=tests,
+                                               entry_point="add"), CONFIG)
+    assert "unverified" in reasons, (reasons, facts)
     assert_pool_healthy(pool)

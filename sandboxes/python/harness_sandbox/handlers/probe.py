@@ -54,4 +54,7 @@ def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
         report["mutation_score"] = None
         report["mutants"] = []
         report.setdefault("errors", []).append(f"mutant generation failed: {failed}")
+        # Also listed as not run: today's host takes "no score, a mutant not run" as a
+        # probe that could not decide (unverified), where no mutant at all would pass.
+        report.setdefault("skipped", []).append(f"mutant generation failed: {failed}")
     return report

@@ -30,6 +30,8 @@ from harness_sandbox.probelib.compare import (
     DIFFERENT,
     SAME,
     UNKNOWN,
+    Unknown,
+    canonical,
     compare,
     same,
     why_unknown,
@@ -309,7 +311,16 @@ def code_constants(fn: Any) -> list[int]:
 def _show(o: Outcome) -> str:
     if o[0] == "timeout":
         return "timeout"
-    return ("raises " + repr(o[1]) if o[0] == "raise" else repr(o[1]))[:300]
+    try:
+        shown = repr(o[1])
+    except Exception as exc:  # a hostile __repr__
+        shown = f"<unprintable: {type(exc).__name__}>"
+    if " at 0x" in shown or len(shown) < 3:  # a default repr says nothing of the value
+        try:
+            shown = f"{shown[:120]} with structure {canonical(o[1])!r}"
+        except Unknown:
+            pass
+    return ("raises " + shown if o[0] == "raise" else shown)[:300]
 
 
 def _report(call: Call, first: Outcome, second: Outcome) -> dict[str, str]:
