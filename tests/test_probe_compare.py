@@ -147,6 +147,8 @@ def test_copies_of_a_class_compare_by_name_and_state() -> None:
     assert compare(neg1("x"), neg2("x")) == SAME
     assert compare(neg1("x"), neg2("y")) == DIFFERENT
     assert compare(neg1("x"), ValueError("x")) == DIFFERENT
+    assert compare(TypeError("not iterable"), TypeError("not subscriptable")) == SAME
+    assert compare(TypeError("x"), ValueError("x")) == DIFFERENT
     assert compare(pair1, pair2) == SAME  # a class by its qualified name
     color = enum.Enum("Color", "RED GREEN")
     assert compare(color.RED, color.RED) == SAME and compare(color.RED, color.GREEN) == DIFFERENT

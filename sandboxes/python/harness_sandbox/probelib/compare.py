@@ -17,7 +17,9 @@ forges nothing:
   solution's and a mutant's copies of a class are different class objects, so classes
   are told apart by name, never by identity;
 * a class by its module and qualified name;
-* an exception by its class's module and qualified name and its `args`.
+* an exception by its class's module and qualified name, and for a class written in
+  Python (the solution's own) also its `args` and state; a builtin exception's args are
+  the interpreter's wording of how a call failed, not compared.
 
 Anything else (functions, generators, C objects whose state is hidden), a cycle, a walk
 deeper than `MAX_DEPTH` or over `MAX_NODES`, or a hostile object that raises while being
@@ -179,6 +181,10 @@ class _Walker:
         if _inherits(kind, type):
             return ("class", *class_key(value))
         if _inherits(kind, BaseException):
+            if not _TYPE_FLAGS.__get__(kind) & _HEAPTYPE:
+                # A builtin exception's message is the interpreter's wording for how a
+                # call failed ("not iterable" vs "not subscriptable"), not an answer.
+                return ("exception", *class_key(kind))
             return ("exception", *class_key(kind), self.walk(_EXC_ARGS.__get__(value), depth),
                     self._state(value, depth))
         if _TYPE_FLAGS.__get__(kind) & _HEAPTYPE:

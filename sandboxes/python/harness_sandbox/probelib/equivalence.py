@@ -315,7 +315,7 @@ def _show(o: Outcome) -> str:
         shown = repr(o[1])
     except Exception as exc:  # a hostile __repr__
         shown = f"<unprintable: {type(exc).__name__}>"
-    if " at 0x" in shown or len(shown) < 3:  # a default repr says nothing of the value
+    if " at 0x" in shown:  # a default repr says nothing of the value
         try:
             shown = f"{shown[:120]} with structure {canonical(o[1])!r}"
         except Unknown:
