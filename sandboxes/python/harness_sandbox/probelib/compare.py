@@ -79,13 +79,43 @@ class Unknown(Exception):
     """The answer has no canonical form; the message says why."""
 
 
-def compare(a: Any, b: Any) -> str:
-    """SAME, DIFFERENT or UNKNOWN (either side has no canonical form)."""
+def compare(a: Any, b: Any, form_of_a: Any = None) -> str:
+    """SAME, DIFFERENT or UNKNOWN (either side has no canonical form).
+
+    `form_of_a`: `Form(a)`, when `a` is compared again and again (the solution's answer).
+    """
+    kind = type(a)
+    if kind is type(b) and id(kind) in _ATOMS:  # exact builtins: their == is the value's
+        return SAME if a == b else DIFFERENT
     try:
+        if form_of_a is not None:
+            return str(form_of_a.compare(b))
         first, second = canonical(a), canonical(b)
     except Unknown:
         return UNKNOWN
     return SAME if first == second else DIFFERENT
+
+
+class Form:
+    """A value's canonical form, made once (None when it has none)."""
+
+    __slots__ = ("form", "why")
+
+    def __init__(self, value: Any) -> None:
+        self.form: Any = None
+        self.why: str | None = None
+        try:
+            self.form = canonical(value)
+        except Unknown as exc:
+            self.why = str(exc)
+
+    def compare(self, other: Any) -> str:
+        if self.why is not None:
+            return UNKNOWN
+        try:
+            return SAME if self.form == canonical(other) else DIFFERENT
+        except Unknown:
+            return UNKNOWN
 
 
 def same(a: Any, b: Any) -> bool:

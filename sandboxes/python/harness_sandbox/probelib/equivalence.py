@@ -7,9 +7,9 @@ draws for the parameters' annotations or the shapes of the tests' inputs
 (`strategies`); the first difference found on an input of ours (not the tests') is
 shrunk (`shrink`). Two calls differ when their results differ by structure (`compare`:
 type, then canonical value, never the results' own `__eq__`), when one raises and the
-other does not, when they raise exceptions of different classes (by qualified name) or
-arguments, when they leave the arguments different, or when only the mutant runs out of
-time. A call whose results cannot be compared by structure (a generator, a C object's
+other does not, when they raise exceptions of different classes (by qualified name; the
+solution's own exception classes also by arguments), when they leave the arguments
+different, or when only the mutant runs out of time. A call whose results cannot be compared by structure (a generator, a C object's
 hidden state, a cycle) is *unknown*: it neither agrees nor tells the two apart, and a
 search that met one calls no mutant equivalent (`Search.unknown`). `Inputs` keeps the
 solution's answers, so each further survivor costs only its own calls; time (CPU) is a
@@ -30,6 +30,7 @@ from harness_sandbox.probelib.compare import (
     DIFFERENT,
     SAME,
     UNKNOWN,
+    Form,
     Unknown,
     canonical,
     compare,
@@ -48,6 +49,7 @@ ANSWERS_CAP = 0.5  # CPU seconds the solution's answers may take in one process,
 WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut by wall time
 ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
+MAX_FORMS = 5000  # the solution's answers whose canonical forms are kept
 
 
 _getsignal: Callable[[int], Any] = getattr(signal, "_signal", signal).getsignal  # the C module's
@@ -141,17 +143,19 @@ def _plain_copy(value: Any, seen: set[int]) -> Any:
     return _NOT_PLAIN
 
 
-def judge(first: Outcome, second: Outcome) -> str:
+def judge(first: Outcome, second: Outcome, forms: tuple[Form, Form] | None = None) -> str:
     """SAME, DIFFERENT or UNKNOWN: whether two outcomes of the same call tell the two
-    functions apart, by structure (`compare`)."""
+    functions apart, by structure (`compare`). `forms`: the canonical forms of `first`'s
+    value and arguments after, made once (`Inputs.forms`)."""
     if first[0] != second[0]:
         return DIFFERENT
     if first[0] == "timeout":
         return SAME
-    verdict = compare(first[1], second[1])  # a result, or an exception by class and args
+    # A result, or an exception by class (and args, for the solution's own classes).
+    verdict = compare(first[1], second[1], forms and forms[0])
     if verdict != SAME:
         return verdict
-    return compare(first[2], second[2])
+    return compare(first[2], second[2], forms and forms[1])
 
 
 def differs(first: Outcome, second: Outcome) -> bool:
@@ -172,6 +176,7 @@ class Inputs:
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
+        self._forms: dict[int, tuple[Outcome, tuple[Form, Form]]] = {}
         self.drawing = 0.0  # CPU seconds spent in hypothesis, kept off any survivor's cap
         self.answering = 0.0  # CPU seconds spent computing the solution's answers
 
@@ -196,6 +201,17 @@ class Inputs:
             except Exception:  # not copyable: not remembered
                 pass
         return answer
+
+    def forms(self, answer: Outcome) -> tuple[Form, Form] | None:
+        """The canonical forms of one of the solution's answers, made once per answer."""
+        known = self._forms.get(id(answer))
+        if known is not None and known[0] is answer:
+            return known[1]
+        if len(self._forms) >= MAX_FORMS or answer[0] == "timeout":
+            return None
+        forms = (Form(answer[1]), Form(answer[2]))
+        self._forms[id(answer)] = (answer, forms)
+        return forms
 
     def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
         """Every input to compare on, in order, each with whether it is ours (worth
@@ -248,7 +264,7 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
         if first[0] == "timeout":
             return None  # the solution itself does not answer: no evidence either way
         second = outcome(mutant_fn, call)
-        verdict = judge(first, second)
+        verdict = judge(first, second, inputs.forms(first))
         if verdict == UNKNOWN:
             unknown.append(first)
         return (first, second) if verdict == DIFFERENT else None
