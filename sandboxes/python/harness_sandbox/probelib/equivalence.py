@@ -9,9 +9,10 @@ shrunk (`shrink`). Two calls differ when their results differ by structure (`com
 type, then canonical value, never the results' own `__eq__`), when one raises and the
 other does not, when they raise exceptions of different classes (by qualified name; the
 solution's own exception classes also by arguments), when they leave the arguments
-different, or when only the mutant runs out of time. A call whose results cannot be compared by structure (a generator, a C object's
-hidden state, a cycle) is *unknown*: it neither agrees nor tells the two apart, and a
-search that met one calls no mutant equivalent (`Search.unknown`). `Inputs` keeps the
+different, or when only the mutant runs out of time. A call whose results cannot be
+compared by structure (a generator, a C object's hidden state, a cycle) is *unknown*:
+it neither agrees nor tells the two apart, and a search that met one calls no mutant
+equivalent (`Search.unknown`). `Inputs` keeps the
 solution's answers, so each further survivor costs only its own calls; time (CPU) is a
 cap, not the bound.
 """
