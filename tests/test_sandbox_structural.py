@@ -209,6 +209,12 @@ def hostname(stdout: str, word: str) -> str:
 
 
 def test_ipc_does_not_leak_to_the_next_sample(pool: Pool) -> None:
+    # The reader sees what is there: written and read in the same run, it finds it all.
+    both = pool.run({"w.py": WRITE_IPC, "r.py": READ_IPC},
+                    CommandJob(("sh", "-c", "python3 w.py && python3 r.py")), FAST)
+    assert both.status is Status.FAILED and both.exit_code == 3, both
+    for found in ("mqueue", "the queue opens", "shmget", "semget", "msgget"):
+        assert found in both.stdout, both
     wrote = pool.run({"w.py": WRITE_IPC}, CommandJob(("python3", "w.py")), FAST)
     assert wrote.status is Status.OK, wrote  # /dev/mqueue is there, and the uid may use IPC
     read = pool.run({"r.py": READ_IPC}, CommandJob(("python3", "r.py")), FAST)
