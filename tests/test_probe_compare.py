@@ -112,6 +112,14 @@ def test_forged_equality_decides_nothing() -> None:
     assert compare(MetaForged(), 5) == DIFFERENT  # a metaclass' __eq__ fools no type check
 
 
+def test_lists_of_atoms_take_the_fast_path_exactly() -> None:
+    assert compare([1, "a", None], [1, "a", None]) == SAME
+    assert compare([1], [True]) == DIFFERENT and compare((1, 2), (1, 3)) == DIFFERENT
+    assert compare([1, 2], [1, 2, 3]) == DIFFERENT and compare([1], (1,)) == DIFFERENT
+    assert compare([ForgedInt(1)], [ForgedInt(2)]) == DIFFERENT  # not atoms: walked
+    assert compare([MetaForged()], [5]) == DIFFERENT
+
+
 def test_forged_hash_in_a_set() -> None:
     assert {AlwaysEqual(5)} == {AlwaysEqual(-1)}
     assert compare({AlwaysEqual(5)}, {AlwaysEqual(-1)}) == DIFFERENT

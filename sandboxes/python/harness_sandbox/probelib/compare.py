@@ -43,6 +43,7 @@ MAX_NODES = 20_000  # values walked in one answer
 # Types are looked up by id: a metaclass may forge a class's own __eq__ and __hash__.
 _ATOMS = {id(t): t.__name__ for t in (type(None), bool, int, str, bytes, type(Ellipsis),
                                       type(NotImplemented))}
+_ATOM_IDS = frozenset(_ATOMS)
 _SEQUENCES = {id(t): name for t, name in (
     (list, "list"), (tuple, "tuple"), (collections.deque, "deque"))}
 _MAPPINGS = {id(t): name for t, name in (
@@ -87,6 +88,12 @@ def compare(a: Any, b: Any, form_of_a: Any = None) -> str:
     kind = type(a)
     if kind is type(b) and id(kind) in _ATOMS:  # exact builtins: their == is the value's
         return SAME if a == b else DIFFERENT
+    if kind is type(b) and (kind is list or kind is tuple) and len(a) == len(b) \
+            and len(a) <= MAX_NODES and _atoms_only(a) and _atoms_only(b):
+        # The common answer, at a tenth of the walk's cost: item types by identity
+        # (`1 == True`), then the exact atoms' own ==.
+        # Only exact builtin types here, whose == is identity.
+        return SAME if list(map(type, a)) == list(map(type, b)) and a == b else DIFFERENT
     try:
         if form_of_a is not None:
             return str(form_of_a.compare(b))
@@ -94,6 +101,10 @@ def compare(a: Any, b: Any, form_of_a: Any = None) -> str:
     except Unknown:
         return UNKNOWN
     return SAME if first == second else DIFFERENT
+
+
+def _atoms_only(items: Any) -> bool:
+    return _ATOM_IDS.issuperset(map(id, map(type, items)))  # by id: no class's __hash__ runs
 
 
 class Form:
