@@ -30,6 +30,8 @@ class Mutants(Probe):
 
     def undecided(self, data: dict[str, Any]) -> str:
         """No score although there were mutants to judge: too few of them ran."""
+        if data.get("mutants_failed"):
+            return f"mutant generation failed: {str(data['mutants_failed'])[:300]}"
         if data.get("mutation_score") is not None:
             return ""
         judged = [m for m in data.get("mutants") or [] if m.get("equivalent") is not True]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.config import VerifyConfig, wall_backstop
 from harness.languages import language_of
+from harness.probes.asserts import suggest
 from harness.probes.base import PROBES, Probe
 from harness.probes.targets import merge, targets
 from harness.records import Sample
@@ -89,6 +90,13 @@ class ProbesStage(ProbeStage):
             reasons += found
         undecided = [p.undecided(data) for p in remote]
         why = "; ".join(u for u in undecided if u)
+        survivors = (facts.get("mutation") or {}).get("survivors") or []
+        if reasons and survivors and len(names) == 1:
+            # Evidence a person can act on: the asserts that would kill the survivors.
+            suggested = suggest(pool, sample, names[0], survivors, self.config.mutant_limit,
+                                self.config.limits)
+            if suggested:
+                facts["suggested_asserts"] = suggested
         return reasons + (self._unverified(facts, why) if why else [])
 
     def _unverified(self, facts: dict[str, Any], why: str) -> list[str]:
