@@ -59,16 +59,16 @@ def install_mutant(module: types.ModuleType, code: types.CodeType,
         if name.startswith("__") and name.endswith("__"):
             namespace[name] = old
             continue
-        if old is not defined.get(name, _MISSING):  # the tests changed it: keep that
+        real, new = defined.get(name, _MISSING), namespace.get(name, _MISSING)
+        if real is _MISSING or new is _MISSING or new is real:
             namespace[name] = old
             continue
-        new = namespace.get(name, _MISSING)
-        if new is _MISSING or new is old:
-            continue
-        if transplant(old, new, moved):
-            namespace[name] = old
-        elif callable(old):
-            left[id(old)] = new
+        if transplant(real, new, moved):  # the real object now behaves as the mutant's
+            new = real
+        elif callable(real):
+            left[id(real)] = new
+        # What the tests replaced in the module stays replaced.
+        namespace[name] = new if old is real else old
     return left
 
 

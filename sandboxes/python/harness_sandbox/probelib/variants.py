@@ -197,7 +197,8 @@ class Probe:
             left: dict[int, Any] = {}
             call_with_timeout(lambda: left.update(
                 swap.install_mutant(self.solution, code, self.defined)), *self.limit)
-            replacement = getattr(self.solution, self.entry_point)
+            # The mutant's own entry point, even where the tests replaced it.
+            replacement = left.get(id(self.original), self.original)
         except BaseException as exc:  # the mutant does not even import
             return {"passed": False, "ran": 0, "failed": f"import: {exc!r}"[:200]}
         if left:  # what could not change in place moves wherever the tests hold it
