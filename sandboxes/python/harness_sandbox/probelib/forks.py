@@ -63,8 +63,8 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
     `isolate`: each body runs in a process of its own, forked by the child after
     `prepare()` (so from the state `prepare` left, where nothing of the bodies ran):
     no body sees what another did. The child relays the records, and learns each with
-    `after(index, record)` before the next body is forked; a body that dies is reported
-    by the child, which goes on with the next.
+    `after(index, record)` (which may add to it) before it goes out and the next body is
+    forked; a body that dies is reported by the child, which goes on with the next.
     """
     limit = timeout if callable(timeout) else (lambda _index, _results, _fresh: timeout)
     results: list[Record] = []
@@ -220,7 +220,6 @@ def _isolated(body: Callable[[], Record], index: int, out_fd: int,
             else:
                 final = record if record is not None and _complete(record) else \
                     {"crashed": "no complete record"}
-                _send(out_fd, final)
     for target in (-pid, pid):
         with contextlib.suppress(OSError):
             os.kill(target, signal.SIGKILL)
@@ -231,9 +230,9 @@ def _isolated(body: Callable[[], Record], index: int, out_fd: int,
         cut: Record = {"crashed": "no complete record"}
         final = {**interim, "cut": cut} if interim is not None and _complete(interim) \
             else cut
-        _send(out_fd, final)
     if after is not None:
         after(index, final)
+    _send(out_fd, final)
 
 
 # The fields a child's record may carry, and their types (anything else is dropped).

@@ -204,3 +204,11 @@ def tampered(before: Snapshot, solution: types.ModuleType) -> list[list[str]]:
                 "replaced"
             found.append([f"{prefix}.{name}"[:200], how])
     return found[:20]
+
+
+def restore_builtins(before: Snapshot) -> None:
+    """The builtins as `before` saw them (after reporting what changed)."""
+    namespace = vars(builtins)
+    for name in namespace.keys() - before[0].keys():
+        del namespace[name]
+    namespace.update(before[0])

@@ -108,6 +108,7 @@ class Probe:
             return {"ran": 0, "sample_fault": True,
                     "setup_error": f"collection failed: {exc!r}"}
         self.tampering = swap.tampered(self.before, self.solution)
+        swap.restore_builtins(self.before)  # the harness's own code needs the real ones
         if self.collected.session.testsfailed or not self.collected.items:
             return {"ran": 0, "sample_fault": True, "setup_error":
                     f"collection failed or found no tests "
@@ -118,8 +119,12 @@ class Probe:
         return None
 
     def after(self, index: int, record: Record) -> None:
-        """In the child, as each variant's record goes out: the first is the baseline's."""
+        """In the child, as each variant's record goes out: the first is the baseline's
+        (and carries what the tests tampered with, even when its run died)."""
         if index == 0:
+            later = record.get("tampering") or []
+            record["tampering"] = self.tampering + [t for t in later
+                                                    if t not in self.tampering]
             self.learn(record)
         self.search_hung = self.search_hung or bool(record.get("cut"))
 
@@ -166,8 +171,7 @@ class Probe:
         record = self._run()
         record["collected"] = self.tests
         record["setup_seconds"] = self.setup_seconds
-        later = swap.tampered(self.before, self.solution)
-        record["tampering"] = self.tampering + [t for t in later if t not in self.tampering]
+        record["tampering"] = swap.tampered(self.before, self.solution)
         return record
 
     def stub_body(self, stub: Any) -> Callable[[], Record]:
