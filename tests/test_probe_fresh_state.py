@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from harness.checks.tests import run_tests
 from harness.config import VerifyConfig
 from harness.languages import language_of
 from harness.probes.stage import probe_sample
@@ -237,16 +238,35 @@ def test_honest_samples_keep_a_high_score(pool: Pool, name: str) -> None:
 
 # ------------------------------------------------------------ 4. an unforgeable rerun
 
+# Registered from the test module, on the running config the tests find on the stack.
+REGISTER = """\
+import sys
+import pytest
+from _pytest.config import Config
+from solution import add
+
+
+def running_config():
+    frame = sys._getframe()
+    while frame is not None:
+        for value in frame.f_locals.values():
+            found = value if isinstance(value, Config) else getattr(value, "config", None)
+            if isinstance(found, Config):
+                return found
+        frame = frame.f_back
+
+
+running_config().pluginmanager.register(Cheat(), "cheat")
+"""
+
 HOOKS = {
     "makereport hookwrapper, item with a fixture": """\
-        import pytest
-        from solution import add
-
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(item, call):
-            outcome = yield
-            report = outcome.get_result()
-            report.outcome, report.longrepr = "passed", None
+        class Cheat:
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                outcome = yield
+                report = outcome.get_result()
+                report.outcome, report.longrepr = "passed", None
 
         @pytest.fixture
         def three():
@@ -256,52 +276,70 @@ HOOKS = {
             assert add(2, three) == 5
         """,
     "makereport hookwrapper, item with a mark": """\
-        import pytest
-        from solution import add
-
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(item, call):
-            outcome = yield
-            outcome.get_result().outcome = "passed"
+        class Cheat:
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                outcome = yield
+                outcome.get_result().outcome = "passed"
 
         @pytest.mark.parametrize("b", [3])
         def test_add(b):
             assert add(2, b) == 5
         """,
     "pyfunc_call answered without calling the test": """\
-        import pytest
-        from solution import add
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_pyfunc_call(pyfuncitem):
-            return True
+        class Cheat:
+            @pytest.hookimpl(tryfirst=True)
+            def pytest_pyfunc_call(self, pyfuncitem):
+                return True
 
         def test_add():
             assert add(2, 3) == 5
         """,
-    "a report rewritten to skipped": """\
-        import pytest
-        from solution import add
-
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_makereport(item, call):
-            outcome = yield
-            report = outcome.get_result()
-            if report.failed:
-                report.outcome, report.longrepr = "skipped", ("x", 1, "skip")
+    "a failure's report rewritten to skipped": """\
+        class Cheat:
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                outcome = yield
+                report = outcome.get_result()
+                if report.failed:
+                    report.outcome, report.longrepr = "skipped", ("x", 1, "skip")
 
         @pytest.mark.filterwarnings("ignore")
         def test_add():
             assert add(2, 3) == 5
         """,
+    "runtest_call swallowed by a wrapper": """\
+        class Cheat:
+            @pytest.hookimpl(wrapper=True)
+            def pytest_runtest_call(self, item):
+                try:
+                    yield
+                except BaseException:
+                    return None
+
+        @pytest.mark.parametrize("b", [3])
+        def test_add(b):
+            assert add(2, b) == 5
+        """,
 }
+
+
+def hooked(name: str) -> str:
+    """The sample's tests: the cheat's class and tests, then its registration."""
+    cheat = textwrap.dedent(HOOKS[name])
+    head, _, tail = REGISTER.partition("running_config().pluginmanager")
+    return head + cheat + "\n\nrunning_config().pluginmanager" + tail
 
 
 @pytest.mark.parametrize("name", list(HOOKS))
 def test_hooks_of_the_tests_cannot_forge_the_rerun(pool: Pool, name: str) -> None:
-    reasons, facts = probe_sample(pool, sample(HOOKS[name], solution=WRONG_ADD), CONFIG)
+    cheat = Sample(id="s", solution=WRONG_ADD, tests=hooked(name), entry_point="add")
+    # The sandbox's pytest run is fooled: the pass is forged inside the sample's process.
+    if "skipped" not in name:
+        assert run_tests(pool, cheat, CONFIG.limits)[0] == [], name
+    reasons, facts = probe_sample(pool, cheat, CONFIG)
     assert reasons == ["test_failed"], (name, facts)
-    assert facts["baseline_failed"]["failed"] == "test_solution.py::test_add", facts
+    assert facts["baseline_failed"]["failed"].startswith("test_solution.py::test_add"), facts
 
 
 def test_marks_and_fixtures_are_honoured_without_pytests_protocol(pool: Pool) -> None:
