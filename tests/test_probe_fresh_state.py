@@ -81,8 +81,10 @@ FIRST_RUN_ONLY = {
 @pytest.mark.parametrize("name", list(FIRST_RUN_ONLY))
 def test_tests_that_pass_only_on_their_first_run_are_caught(pool: Pool, name: str) -> None:
     reasons, facts = probe_sample(pool, sample(FIRST_RUN_ONLY[name]), CONFIG)
-    assert "trivial_tests" in reasons and "weak_tests" in reasons, (name, facts)
+    # Shared state made every variant fail: no stand-in passed, every mutant was killed.
+    assert "trivial_tests" in reasons, (name, facts)
     assert "return 0" in facts["stubs"]["passed_by"], facts
+    assert facts["mutation"]["score"] < 1.0, facts
 
 
 DETECTORS = {
@@ -125,8 +127,8 @@ def test_a_test_cannot_tell_a_mutant_from_the_solution(pool: Pool, name: str) ->
     # Each detector fails on anything it can tell from the real solution: if it could
     # tell, every mutant would be killed and the weak `add(0, 0) == 0` would score 1.0.
     reasons, facts = probe_sample(pool, sample(DETECTORS[name]), CONFIG)
-    assert "weak_tests" in reasons, (name, facts)
-    assert facts["mutation"]["score"] < 0.75, facts
+    assert "trivial_tests" in reasons, (name, facts)  # `return 0` passes: not detected
+    assert facts["mutation"]["score"] < 1.0, facts  # `a - b` survives: not detected
 
 
 def test_probelib_on_the_stack_rejects_the_sample(pool: Pool) -> None:

@@ -106,7 +106,10 @@ def _logging(item: Any, how: Plan, plugin: Any, when: str) -> Iterator[None]:
 
     if when == "setup":
         item.stash[caplog_records_key] = {}
-    with contextlib.contextmanager(plugin._runtest_for)(item, when):
+    made = plugin._runtest_for(item, when)  # a context manager, or its bare generator
+    if not hasattr(made, "__enter__"):
+        made = contextlib.contextmanager(lambda: made)()
+    with made:
         yield
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness_sandbox import pytest_job
 from harness_sandbox.probelib import swap
+from harness_sandbox.probelib import workdir as tree
 from harness_sandbox.probelib.collected import Collected
 from harness_sandbox.probelib.equivalence import (
     WALL_FACTOR,
@@ -73,6 +74,7 @@ class Probe:
         self.preloaded = frozenset(sys.modules) - {"solution"}  # none of these is the sample's
         self.setup_error: Record | None = None
         self.tampering: list[list[str]] = []
+        self.files: tuple[tree.Files, set[str]] | None = None
 
     def enter(self) -> None:
         """First thing in each child: the caller's confinement, this run's settings, then
@@ -114,6 +116,7 @@ class Probe:
                     f"collection failed or found no tests "
                     f"({self.collected.session.testsfailed} errors)"}
         self.collected.local_modules()  # judged once here, not for every variant
+        self.files = tree.snapshot(self.workdir)  # put back after each variant
         self.tests = len(self.collected.items)
         self.setup_seconds = time.monotonic() - began
         return None
@@ -121,6 +124,8 @@ class Probe:
     def after(self, index: int, record: Record) -> None:
         """In the child, as each variant's record goes out: the first is the baseline's
         (and carries what the tests tampered with, even when its run died)."""
+        if self.files is not None:
+            tree.restore(self.workdir, self.files)
         if index == 0:
             later = record.get("tampering") or []
             record["tampering"] = self.tampering + [t for t in later
