@@ -192,7 +192,10 @@ def _isolated(body: Callable[[], Record], index: int, out_fd: int,
             done = body()
             if os.getpid() == me:  # a process the tests forked must not report
                 _send(write_fd, done)
-                os._exit(0)
+                # Wait to be killed: in a container, a process that exits by itself
+                # can take ~50 ms to be reaped, one killed ~1 ms.
+                while True:
+                    signal.pause()
         except BaseException:
             pass
         os._exit(1)
