@@ -180,7 +180,20 @@ def _isolated(body: Callable[[], Record], index: int, out_fd: int,
     """In fork_many's child: run `body` in a process forked for it, relaying its lines
     to `out_fd`; exactly one final record goes out for it."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    for wait in (0.01, 0.05, 0.1, 0.2, 0.5, None):  # the last variant's processes may
+        try:                                        # still count against RLIMIT_NPROC
+            pid = os.fork()
+            break
+        except BlockingIOError:
+            if wait is None:
+                os.close(read_fd)
+                os.close(write_fd)
+                failed: Record = {"crashed": "could not fork"}
+                if after is not None:
+                    after(index, failed)
+                _send(out_fd, failed)
+                return
+            time.sleep(wait)
     if pid == 0:
         try:
             os.close(read_fd)
