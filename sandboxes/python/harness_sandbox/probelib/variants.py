@@ -38,7 +38,7 @@ EQUIVALENCE_BUDGET = 0.25
 SEARCH_WALL = WALL_FACTOR * EQUIVALENCE_BUDGET + 1.0
 KILL_MARGIN = 0.25  # past its own alarm, a child stuck in C code is killed after this
 MAX_OBSERVED = 20  # calls of the tests' own to replay first when telling mutants apart
-MAX_EVENTS = 20000  # profiler events to watch for them, at most, in one run
+MAX_EVENTS = 5000  # profiler events to watch for them, at most, in one run (cost)
 # A variant that loops is cut after this much CPU (or 10x the baseline's): most of
 # HumanEval's suites take under 1 ms of CPU, so 20 ms is 20 times theirs and more.
 MIN_VARIANT_CPU = 0.02
