@@ -76,7 +76,7 @@ def suggest(pool: Pool, sample: Sample, entry: str, survivors: list[dict[str, An
     by_id = {m.id: m for m in generate_mutants(sample.solution, limit)}
     out = []
     for i, (survivor, text) in enumerate(offered):
-        mutant = by_id.get(survivor.get("id"))
+        mutant = by_id.get(str(survivor.get("id")))
         if i not in holds or mutant is None:
             continue
         files = {lang.solution_file: mutant.source, lang.tests_file: _module(entry, [text])}
