@@ -184,7 +184,8 @@ class LLMClient:
             return self._failed(usage, kind, str(exc), params, template)
         except openai.APIStatusError as exc:
             return self._failed(usage, f"http_{exc.status_code}", str(exc), params, template)
-        except openai.APIError as exc:  # a malformed body, an unparsable reply
+        except (openai.APIError, ValueError, KeyError, TypeError) as exc:
+            # a body that is not JSON, or not a completion: the server's fault, as data
             return self._failed(usage, "bad_response", str(exc), params, template)
         self._answered += 1
         choice = response.choices[0] if response.choices else None

@@ -4,6 +4,7 @@ harness has them."""
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,5 +37,8 @@ def open_session(cfg: GenerateConfig, store: Path, image: str | None,
     filters, status = session_filters(cfg.decontaminate)
     manifest.data["decontamination"] = status
     verify: VerifyConfig = cfg.verify
-    with Session(verify, image=image, store_path=str(store), filters=filters) as session:
+    # Containers stay warm for the next run to adopt, as `harness verify` does by default.
+    keep_warm = float(os.environ.get("HARNESS_KEEP_WARM", "30"))
+    with Session(verify, image=image, store_path=str(store), filters=filters,
+                 keep_warm=keep_warm) as session:
         yield session
