@@ -34,7 +34,8 @@ class Verifier(Protocol):
 def pair_sample(case: Case, i: int, j: int) -> Sample:
     p = case.problem
     sol, tests = case.solutions[i], case.tests[j]
-    return Sample(id=f"{p.id}-s{sol.index}{sol.origin[0]}-t{tests.index}{tests.origin[0]}",
+    # The attempt keeps ids unique within the Session (its unique-id filter remembers).
+    return Sample(id=f"{p.id}-a{case.attempt}-s{sol.index}-t{tests.index}",
                   prompt=p.text.prompt, solution=sol.code, tests=tests.code,
                   entry_point=p.text.entry_point)
 
