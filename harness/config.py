@@ -7,10 +7,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.sandbox.result import Limits
+from harness.sandbox.result import DEFAULT_MYPY_ARGS, Limits
 
-# mypy's own defaults, less the errors about third-party packages the sandbox lacks.
-DEFAULT_MYPY_ARGS = ("--ignore-missing-imports", "--follow-imports=silent")
 ALL_PROBES = ("stubs", "mutants", "lint")
 
 
@@ -33,6 +31,9 @@ class VerifyConfig:
     min_mutation_score: float = 0.5
     mutant_limit: int = 30
     probe_budget: float = 30.0
+    # Fail closed: a sample whose probes could not run or decide is rejected `unverified`;
+    # False keeps such samples (their probe facts still say what could not be checked).
+    require_probes: bool = True
     workers: int = field(default_factory=lambda: default_workers())
     batch: int = 64
 

@@ -20,6 +20,7 @@ REASONS: dict[str, str] = {
     "crashed": "the run died (signal, early exit, no result record)",
     "trivial_tests": "the tests pass against a degenerate stand-in of the solution",
     "weak_tests": "the tests let too many behaviour-changing mutants survive",
+    "unverified": "a check that was asked for could not run or could not decide (fail closed)",
     "duplicate": "the sample repeats an earlier one",
     "contaminated": "the sample overlaps a benchmark set",
 }
@@ -36,6 +37,8 @@ class Sample:
     entry_point: str | None = None
     language: str = "python"
     meta: dict[str, Any] = field(default_factory=dict)
+    # Where the record was read (1-based line or row); not part of the sample itself.
+    line: int = field(default=0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
-from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -25,42 +21,13 @@ from rich.progress import (
 
 from harness import __version__
 from harness.config import VerifyConfig
+from harness.engine import Done, describe
 from harness.errors import InputError
-from harness.formats import read_samples
-from harness.pipeline import Verifier
-from harness.probes.judge import EXECUTED as EXECUTED_PROBES
-from harness.records import InvalidRecord, Sample
-from harness.report import Summary
-from harness.sandbox.image import image_id, require_image
-from harness.sandbox.pool import ContainerSpec, Pool
-from harness.store import Store
-
-
-class AtomicWriter:
-    """Writes to `path.part` and renames on success, so a killed run leaves no half file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.fh: IO[str]
-        if path == "-":
-            self.fh = sys.stdout
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.fh = open(path + ".part", "w", encoding="utf-8")  # noqa: SIM115
-
-    def write(self, obj: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-    def commit(self) -> None:
-        if self.path == "-":
-            self.fh.flush()
-            return
-        self.fh.close()
-        os.replace(self.path + ".part", self.path)
-
-    def abort(self) -> None:
-        if self.path != "-":
-            self.fh.close()
+from harness.report.summary import Summary
+from harness.session import Session
+from harness.sinks import KeptSamples, RejectedSamples, Verdicts
+from harness.sources import read_samples
+from harness.stage import Filter, Sink
 
 
 def scan_input(path: str) -> tuple[str | None, int | None]:
@@ -90,68 +57,56 @@ def run_verify(
     progress: bool,
     keep_warm: float = 0.0,
     console: Console,
+    filters: list[Filter] | None = None,
 ) -> Summary:
     """Verify every record of the input; returns the summary."""
     if input_path != "-" and not os.path.exists(input_path):
         raise InputError(f"input {input_path} does not exist: pass a JSONL, JSON, Parquet file, "
                          "a saved dataset directory, or - for stdin")
     records = read_samples(input_path, fmt)
-    tag = image or require_image()
     summary = Summary()
     with ExitStack() as stack:
         # The input's digest and line count (a full read of a large corpus) are taken
         # while the first containers start.
         scanning = stack.enter_context(ThreadPoolExecutor(1)).submit(scan_input, input_path)
-        executed = [p for p in config.probes if p in EXECUTED_PROBES]
-        spec = ContainerSpec(image=tag, runtime=runtime, warm=("probe",) if executed else ())
-        pool = stack.enter_context(Pool(size=config.workers, image=tag, spec=spec,
-                                        keep_warm=keep_warm, adopt=True))
+        session = stack.enter_context(Session(
+            config, image=image, store_path=store_path, runtime=runtime,
+            keep_warm=keep_warm, adopt=True, filters=filters or []))
         digest, total = scanning.result()
-        store = stack.enter_context(Store(store_path)) if store_path else None
-        verifier = Verifier(config, pool, store, image_id(tag))
-        stack.callback(verifier.close)
+        summary.explain = session.explainer()
         summary.run = {
             "harness": __version__,
             "input": input_path,
             "input_sha256": digest,
             "format": fmt,
-            "image": tag,
-            "image_id": verifier.image_id,
-            "tools": pool.versions,
+            "image": session.image,
+            "image_id": session.image_id,
+            "tools": session.versions,
             "config": config.identity(),
+            "stages": [s.name for s in session.stages],
         }
-        writers = [AtomicWriter(output)]
-        keep = AtomicWriter(keep_path) if keep_path else None
-        reject = AtomicWriter(reject_path) if reject_path else None
-        writers += [w for w in (keep, reject) if w is not None]
+        sinks: list[Sink] = [Verdicts(output)]
+        sinks += [KeptSamples(keep_path)] if keep_path else []
+        sinks += [RejectedSamples(reject_path)] if reject_path else []
         try:
-            for done in _with_progress(verifier.run(records), progress, console, total,
+            for done in _with_progress(session.run(records), progress, console, total,
                                        summary):
-                writers[0].write(done.verdict.to_json())
-                if done.verdict.reasons:
-                    if reject is not None:
-                        reject.write(_rejected_record(done.record, done.verdict.reasons))
-                elif keep is not None and isinstance(done.record, Sample):
-                    keep.write(done.record.to_json())
+                for sink in sinks:
+                    sink.write(done.record, done.verdict)
         except BaseException:
-            for w in writers:
-                w.abort()
+            for sink in sinks:
+                sink.abort()
             raise
-        for w in writers:
-            w.commit()
-        summary.finish(verifier.stage_seconds)
+        for sink in sinks:
+            sink.close()
+        assert session.engine is not None
+        summary.finish(session.engine.stage_seconds())
+        summary.run["stage_counts"] = describe(session.stages)
     return summary
 
 
-def _rejected_record(record: Sample | InvalidRecord, reasons: list[str]) -> dict[str, Any]:
-    if isinstance(record, InvalidRecord):
-        return {"id": record.id, "line": record.line, "error": record.error,
-                "raw": record.raw[:1000], "reasons": reasons}
-    return {**record.to_json(), "reasons": reasons}
-
-
-def _with_progress(done_iter: Iterator[Any], enabled: bool, console: Console,
-                   total: int | None, summary: Summary) -> Iterator[Any]:
+def _with_progress(done_iter: Iterator[Done], enabled: bool, console: Console,
+                   total: int | None, summary: Summary) -> Iterator[Done]:
     if not enabled:
         for done in done_iter:
             summary.add(done.verdict, done.cached)

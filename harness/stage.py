@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from harness.records import REASONS, Sample, Verdict
+from harness.records import REASONS, InvalidRecord, Sample, Verdict
 
 if TYPE_CHECKING:
     from harness.sandbox.pool import Pool
@@ -39,6 +39,8 @@ class Outcome:
 
     reasons: tuple[str, ...] = ()
     facts: Facts | None = None
+    # False when the sandbox could not reach an honest verdict: a re-run tries again.
+    cacheable: bool = True
 
     @classmethod
     def passed(cls, facts: Facts | None = None) -> Outcome:
@@ -86,6 +88,28 @@ class StageStats:
                 "seconds": round(self.seconds, 3), "reasons": dict(self.reasons)}
 
 
+MAX_TEXT = 4000  # characters of one string of evidence (a diff, a message)
+MAX_ITEMS = 100  # entries of one list of evidence
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """Evidence cut to a bounded size, whatever the sample made of it: long strings and
+    lists are cut (saying so), deep nesting is summarised."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else \
+            value[:MAX_TEXT] + f"... [{len(value) - MAX_TEXT} more characters]"
+    if depth > 20 and isinstance(value, dict | list | tuple):
+        return "[nested too deeply to report]"
+    if isinstance(value, dict):
+        return {str(k)[:200]: bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"[{len(value) - MAX_ITEMS} more]")
+        return items
+    return value
+
+
 class Stage:
     """Base of every stage: name, reasons, bookkeeping; subclasses add one method."""
 
@@ -106,7 +130,7 @@ class Stage:
             if reason not in self.reasons:
                 raise ValueError(f"stage {self.name!r} gave undeclared reason {reason!r}")
         if outcome.facts is not None:
-            verdict.checks[self.name] = outcome.facts.to_json()
+            verdict.checks[self.name] = bounded(outcome.facts.to_json())
         for reason in outcome.reasons:
             verdict.reject(reason)
 
@@ -186,7 +210,7 @@ class ProbeStage(Stage):
 class Sink:
     """Where finished verdicts go (a file, a table); `close` commits, `abort` discards."""
 
-    def write(self, sample: Sample | None, record: Any, verdict: Verdict) -> None:
+    def write(self, record: Sample | InvalidRecord, verdict: Verdict) -> None:
         raise NotImplementedError
 
     def close(self) -> None:

@@ -7,22 +7,17 @@ tests pin what that must still find, and what it must still set aside.
 
 from __future__ import annotations
 
-import sys
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
-SANDBOX = Path(__file__).resolve().parents[1] / "sandboxes" / "python"
-sys.path.insert(0, str(SANDBOX))
-
-from probelib import strategies  # noqa: E402
-from probelib._pools import POOLS  # noqa: E402
-from probelib.equivalence import Inputs, find_difference  # noqa: E402
-from probelib.mutants import generate_mutants  # noqa: E402
-from probelib.shrink import shrink  # noqa: E402
-
-from tests.test_probe_runner import probe, replay  # noqa: E402
+from harness_sandbox.probelib import strategies
+from harness_sandbox.probelib._pools import POOLS
+from harness_sandbox.probelib.equivalence import Inputs, find_difference
+from harness_sandbox.probelib.mutants import generate_mutants
+from harness_sandbox.probelib.shrink import shrink
+from tests.test_probe_runner import probe, replay
 
 COUNT_NEGATIVE = textwrap.dedent("""\
     def count_negative(xs: list[int]) -> int:

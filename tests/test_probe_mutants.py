@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import ast
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandboxes" / "python"))
-
-from probelib.mutants import Mutant, generate_mutants  # noqa: E402
+from harness_sandbox.probelib.mutants import Mutant, generate_mutants
 
 
 def changed_lines(m: Mutant) -> tuple[list[str], list[str]]:

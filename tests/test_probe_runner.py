@@ -15,11 +15,8 @@ from typing import Any
 
 import pytest
 
-SANDBOX = Path(__file__).resolve().parents[1] / "sandboxes" / "python"
-sys.path.insert(0, str(SANDBOX))
-
-from probelib.equivalence import draw_distinguishing_input  # noqa: E402
-from probelib.mutants import generate_mutants  # noqa: E402
+from harness_sandbox.probelib.equivalence import draw_distinguishing_input
+from harness_sandbox.probelib.mutants import generate_mutants
 
 
 def probe(workdir: Path, solution: str, tests: str, entry: str, *,
@@ -30,8 +27,8 @@ def probe(workdir: Path, solution: str, tests: str, entry: str, *,
     (workdir / "solution.py").write_text(solution)
     (workdir / "test_solution.py").write_text(tests)
     result_file = workdir.parent / f"{workdir.name}.result.json"
-    code = (f"import sys, json; sys.path.insert(0, {str(SANDBOX)!r})\n"
-            "from probelib.runner import run_probes\n"
+    code = ("import sys, json\n"
+            "from harness_sandbox.probelib.runner import run_probes\n"
             f"r = run_probes({str(workdir)!r}, {entry!r}, ['test_solution.py'], "
             f"{list(probes)!r}, {mutant_limit}, {budget})\n"
             f"open({str(result_file)!r}, 'w').write(json.dumps(r))\n")
@@ -354,10 +351,10 @@ def test_the_sandbox_result_channel_is_out_of_the_tests_reach(tmp_path: Path) ->
     work.mkdir()
     (work / "solution.py").write_text(ADD)
     (work / "test_solution.py").write_text(tests)
-    code = (f"import sys, os, json; sys.path.insert(0, {str(SANDBOX)!r})\n"
+    code = ("import sys, os, json\n"
             "r, w = os.pipe()  # stands for the sandbox's own result pipe\n"
             "os.set_blocking(r, False)\n"
-            "from probelib.runner import run_probes\n"
+            "from harness_sandbox.probelib.runner import run_probes\n"
             f"res = run_probes({str(work)!r}, 'add', ['test_solution.py'], ['stubs'], 0, 60)\n"
             "try:\n    leaked = os.read(r, 4096)\nexcept BlockingIOError:\n    leaked = b''\n"
             "print(json.dumps({'result': res, 'leaked': leaked.decode()}))\n")
@@ -431,7 +428,7 @@ def test_fork_many_leaves_the_parents_collector_as_it_was() -> None:
     # The sandbox's fork server is the parent: a frozen object there is never freed.
     import gc
 
-    from probelib.forks import fork_many
+    from harness_sandbox.probelib.forks import fork_many
 
     frozen, enabled = gc.get_freeze_count(), gc.isenabled()
     records = fork_many([lambda: {"ran": 1, "message": f"collecting {gc.isenabled()}"}] * 3,
@@ -441,7 +438,7 @@ def test_fork_many_leaves_the_parents_collector_as_it_was() -> None:
 
 
 def test_fork_many_prepares_each_child_and_resets_after_a_hang(tmp_path: Path) -> None:
-    from probelib.forks import fork_many
+    from harness_sandbox.probelib.forks import fork_many
 
     marks = tmp_path / "marks"
 
@@ -472,7 +469,7 @@ def test_fork_many_prepares_each_child_and_resets_after_a_hang(tmp_path: Path) -
 
 def test_fork_many_keeps_only_well_typed_fields_of_a_childs_records() -> None:
     # What a child sends is the sample's to forge: the parent must not trip on any of it.
-    from probelib.forks import fork_many
+    from harness_sandbox.probelib.forks import fork_many
 
     def garbage() -> dict[str, Any]:
         return {"ran": 1, "passed": True, "seconds": "x", "cpu": float("nan"), "cut": 3,

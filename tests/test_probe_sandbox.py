@@ -14,7 +14,7 @@ import pytest
 
 from harness.checks.tests import run_tests
 from harness.config import VerifyConfig
-from harness.probes.judge import probe_sample
+from harness.probes.stage import probe_sample
 from harness.records import Sample
 from harness.sandbox.pool import Pool
 from harness.sandbox.result import PytestJob, Status

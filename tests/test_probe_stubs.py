@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandboxes" / "python"))
-
-from probelib.stubs import StubError, make_stubs  # noqa: E402
+from harness_sandbox.probelib.stubs import StubError, make_stubs
 
 # (return annotation, the stand-ins tried between "return None" and "return first argument")
 BY_ANNOTATION = [

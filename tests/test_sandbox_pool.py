@@ -13,7 +13,7 @@ import time
 import pytest
 
 from harness.sandbox.docker_io import client
-from harness.sandbox.image import RUNNER, image_tag, recipe_hash
+from harness.sandbox.image import Recipe, image_tag, recipe_hash
 from harness.sandbox.pool import LABEL_RUN, ContainerSpec, Pool
 from harness.sandbox.result import CallJob, CommandJob, Limits, PytestJob, Status
 
@@ -233,13 +233,14 @@ def test_image_tag_follows_the_recipe(sandbox_image: str) -> None:
 
 def test_caches_left_beside_the_runner_are_not_part_of_the_recipe() -> None:
     before = recipe_hash()
-    cache = RUNNER / ".hypothesis" / "examples"
+    package = Recipe.locate().package
+    cache = package / ".hypothesis" / "examples"
     cache.mkdir(parents=True, exist_ok=True)
     try:
         (cache / "entry").write_text("left by a test run")
         assert recipe_hash() == before
     finally:
-        shutil.rmtree(RUNNER / ".hypothesis")
+        shutil.rmtree(package / ".hypothesis")
 
 
 def test_doctor_reports_a_working_sandbox(sandbox_image: str) -> None:

@@ -19,7 +19,7 @@ from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "problems" / "examples.jsonl"
-MBPP = ROOT.parent / "shared" / "data" / "sanitized-mbpp.json"
+MBPP = ROOT / "problems" / "benchmarks" / "sanitized-mbpp.json"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from harness.config import VerifyConfig
+from harness.languages import language_of
 from harness.records import Sample
-from harness.sandbox.pool import Pool
-from harness.sandbox.result import Limits, PytestJob, RunResult, Status
+from harness.sandbox.result import Limits, RunResult, Status
+from harness.stage import Check, Outcome
 
-SOLUTION_FILE = "solution.py"
-TESTS_FILE = "test_solution.py"
+if TYPE_CHECKING:
+    from harness.sandbox.pool import Pool
 
 STATUS_REASONS = {
     Status.TIMEOUT: "timeout",
@@ -20,14 +23,54 @@ STATUS_REASONS = {
 }
 
 
-def sample_files(sample: Sample) -> dict[str, str]:
-    return {SOLUTION_FILE: sample.solution, TESTS_FILE: sample.tests}
+@dataclass(frozen=True)
+class TestFacts:
+    """What the sandbox's pytest run showed."""
+
+    __test__ = False  # not a pytest class
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+
+class TestsCheck(Check):
+    """pytest in the sandbox: a pass needs at least one test and every one passed."""
+
+    __test__ = False
+    name = "tests"
+    reasons = ("timeout", "memory_limit", "output_limit", "crashed", "no_tests", "test_failed")
+    sandboxed = True
+
+    def __init__(self, config: VerifyConfig) -> None:
+        super().__init__()
+        self.limits = config.limits
+
+    def check(self, sample: Sample, pool: Pool | None) -> Outcome:
+        assert pool is not None
+        lang = language_of(sample)
+        result = pool.run(lang.files(sample), lang.test_job(), self.limits)
+        return Outcome(tuple(reasons_for(result)), TestFacts(facts_for(result)),
+                       cacheable=result.status is not Status.SANDBOX_ERROR)
+
+    def explain(self, facts: dict[str, Any], reason: str) -> str:
+        if reason != "test_failed":
+            return str(facts.get("detail", ""))
+        if facts.get("collect_errors"):
+            return "collection: " + _last_line(facts["collect_errors"][0])
+        if not facts.get("not_passed"):
+            return str(facts.get("detail", "")) if facts.get("status") != "ok" else ""
+        bad = facts["not_passed"][0]
+        return f"{bad.get('nodeid', '?')} {bad.get('outcome', '')}: " \
+               f"{_error_line(bad.get('message', ''))}"
 
 
 def run_tests(pool: Pool, sample: Sample, limits: Limits) -> tuple[list[str], dict[str, Any]]:
-    """Run pytest on the sample; a pass needs at least one test and every one passed."""
-    result = pool.run(sample_files(sample), PytestJob(), limits)
-    return reasons_for(result), facts_for(result)
+    """Run pytest on one sample outside a pipeline: its reasons and facts."""
+    check = TestsCheck(VerifyConfig(timeout=limits.timeout, memory_mb=limits.memory_mb,
+                                    output_bytes=limits.output_bytes))
+    outcome = check.check(sample, pool)
+    return list(outcome.reasons), outcome.facts.to_json() if outcome.facts else {}
 
 
 def reasons_for(result: RunResult) -> list[str]:
@@ -67,3 +110,17 @@ def facts_for(result: RunResult) -> dict[str, Any]:
         if result.status is Status.SANDBOX_ERROR:
             facts["sandbox_error"] = True
     return facts
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _error_line(text: str) -> str:
+    """pytest's `E ` lines say what failed; the last line only says where."""
+    errors = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+    return " ".join(errors)[:300] if errors else _last_line(text)
+
+
+__all__ = ["TestFacts", "TestsCheck", "facts_for", "reasons_for", "run_tests"]

@@ -1,1 +1,8 @@
-"""Probes: are a sample's tests worth anything? (stand-ins, mutants, static lint)."""
+"""Probes: are the tests worth anything? One module per probe, registered in `PROBES`."""
+
+from __future__ import annotations
+
+from harness.probes import lint, mutants, stubs  # noqa: F401  (register themselves)
+from harness.probes.base import PROBES, Probe
+
+__all__ = ["PROBES", "Probe"]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import struct
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import docker
 import docker.errors
 
 from harness.errors import DockerUnreachable
+from harness_sandbox.protocol import encode_frame, pop_frame
 
 _CLIENT: docker.DockerClient | None = None
 
@@ -41,7 +42,8 @@ class Channel:
     """Length-prefixed JSON frames over a container's attached stdin/stdout.
 
     Docker multiplexes the attached stdout in 8-byte-headed blocks (no TTY); this
-    removes that layer and then reads our own 4-byte length frames out of the stream.
+    removes that layer and then reads the protocol's frames (`harness_sandbox.protocol`)
+    out of the stream.
     """
 
     def __init__(self, sock: Any) -> None:
@@ -50,23 +52,18 @@ class Channel:
         self._raw = bytearray()  # bytes of the multiplexed stream not yet unwrapped
         self._data = bytearray()  # stdout payload not yet consumed as frames
 
-    def send(self, msg: dict[str, Any]) -> None:
-        body = json.dumps(msg).encode()
+    def send(self, msg: Mapping[str, Any]) -> None:
         try:
-            self._sock.sendall(struct.pack(">I", len(body)) + body)
+            self._sock.sendall(encode_frame(msg))
         except OSError as exc:
             raise ChannelClosed(f"sending to the sandbox failed: {exc}") from exc
 
     def receive(self, deadline: float | None) -> dict[str, Any]:
         """The next frame; `deadline` (monotonic) None waits for as long as it takes."""
         while True:
-            if len(self._data) >= 4:
-                (size,) = struct.unpack(">I", self._data[:4])
-                if len(self._data) >= 4 + size:
-                    body = bytes(self._data[4 : 4 + size])
-                    del self._data[: 4 + size]
-                    msg: dict[str, Any] = json.loads(body)
-                    return msg
+            msg = pop_frame(self._data)
+            if msg is not None:
+                return msg
             self._fill(deadline)
 
     def _fill(self, deadline: float | None) -> None:

@@ -1,6 +1,7 @@
 """Building the sandbox image, with or without a container registry.
 
-The image tag is a hash of the recipe (Dockerfile, runner files, pinned requirements),
+The image tag is a hash of the recipe (Dockerfile, pinned requirements, the
+harness_sandbox package, found wherever that package is installed),
 so a build is skipped when the image for the same recipe already exists. Where no
 registry can be reached, the base is bootstrapped from Debian packages with the host's
 own apt sources (mmdebstrap, then `docker import`), and the Python packages come from
@@ -10,6 +11,7 @@ wheels the host downloads into the build context.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import logging
 import os
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker.errors
@@ -27,41 +30,76 @@ from harness.sandbox.docker_io import client
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCKERFILE = ROOT / "Dockerfile"
-RUNNER = ROOT / "sandboxes" / "python"
 IMAGE_REPO = "harness-sandbox"
 BASE_REPO = "harness-base"
 DEFAULT_BASE = "python:3.11-slim"
 DEBIAN_PACKAGES = ("python3", "python3-venv")
+PACKAGE = "harness_sandbox"
+RECIPE_FILES = ("Dockerfile", "requirements.txt")
+BUNDLED = "_recipe"  # where a built wheel keeps RECIPE_FILES inside the package (setup.py)
 
 Say = Callable[[str], None]
 
 
-# Caches that running tools beside the runner leave (.hypothesis, .mypy_cache, ...) are
-# not part of the recipe: they would change the image's tag and end up inside it.
-LEFT_BY_TOOLS = ("__pycache__", "*.pyc", ".*")
+@dataclass(frozen=True)
+class Recipe:
+    """The image's recipe: the Dockerfile, the pinned requirements, the sandbox package.
 
+    From a checkout they are sandboxes/python/{Dockerfile,requirements.txt,harness_sandbox};
+    from an installed wheel, the package and its `_recipe/` copy of the two files.
+    """
 
-def _runner_files() -> list[Path]:
-    return sorted(
-        p for p in RUNNER.rglob("*")
-        if p.is_file() and not any(part == "__pycache__" or part.startswith(".")
-                                   for part in p.relative_to(RUNNER).parts)
-        and not p.name.endswith(".pyc")
-    )
+    dockerfile: Path
+    requirements: Path
+    package: Path
+
+    @classmethod
+    def locate(cls) -> Recipe:
+        """The recipe of the installed `harness_sandbox`; ImageBuildError when incomplete."""
+        package = Path(str(importlib.resources.files(PACKAGE)))
+        folder = package / BUNDLED
+        if not (folder / "Dockerfile").is_file():
+            folder = package.parent  # a checkout: the package sits in its recipe directory
+        recipe = cls(folder / "Dockerfile", folder / "requirements.txt", package)
+        if not (recipe.dockerfile.is_file() and recipe.requirements.is_file()):
+            raise ImageBuildError(
+                f"the sandbox recipe is incomplete (no {recipe.dockerfile} or "
+                f"{recipe.requirements}): reinstall the harness (`pip install .`)"
+            )
+        return recipe
+
+    def package_files(self) -> list[Path]:
+        """The package's files that go into the image, in a stable order.
+
+        Caches that tools running beside the package leave (.hypothesis, __pycache__) are
+        not part of it: they would change the image's tag and end up inside it.
+        """
+        return sorted(
+            p for p in self.package.rglob("*")
+            if p.is_file() and not any(
+                part in ("__pycache__", BUNDLED) or part.startswith(".")
+                for part in p.relative_to(self.package).parts)
+            and not p.name.endswith(".pyc")
+        )
+
+    def entries(self) -> list[tuple[str, Path]]:
+        """(name in the build context, file) for every file of the recipe."""
+        return [("Dockerfile", self.dockerfile), ("requirements.txt", self.requirements),
+                *((f"{PACKAGE}/{p.relative_to(self.package).as_posix()}", p)
+                  for p in self.package_files())]
+
+    def fill(self, ctx: Path) -> None:
+        """Copy the recipe into a build context."""
+        for name, path in self.entries():
+            (ctx / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, ctx / name)
 
 
 def recipe_hash() -> str:
     """Hash of everything that goes into the image besides the base."""
-    if not DOCKERFILE.exists() or not RUNNER.is_dir():
-        raise ImageBuildError(
-            f"the sandbox recipe is missing ({DOCKERFILE}, {RUNNER}): install the harness "
-            "from a checkout of its repository (`pip install -e .`)"
-        )
     digest = hashlib.sha256()
-    for path in [DOCKERFILE, *_runner_files()]:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+    for name, path in Recipe.locate().entries():
+        digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -102,8 +140,7 @@ def build(base: str = "auto", force: bool = False, say: Say = print) -> str:
     say(f"base {base_image}: Python {python_version} on {machine}")
     with tempfile.TemporaryDirectory(prefix="harness-build-") as ctx_dir:
         ctx = Path(ctx_dir)
-        shutil.copy(DOCKERFILE, ctx / "Dockerfile")
-        shutil.copytree(RUNNER, ctx / "runner", ignore=shutil.ignore_patterns(*LEFT_BY_TOOLS))
+        Recipe.locate().fill(ctx)
         _download_wheels(ctx / "wheels", python_version, machine, say)
         say(f"building {tag} (no network inside the build)")
         try:
@@ -231,7 +268,7 @@ def _base_python(base_image: str) -> tuple[str, str]:
 
 def _download_wheels(dest: Path, python_version: str, machine: str, say: Say) -> None:
     dest.mkdir()
-    reqs = RUNNER / "requirements.txt"
+    reqs = Recipe.locate().requirements
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
            "--platform", f"manylinux_2_28_{machine}", "--platform", f"manylinux2014_{machine}",

@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
+from typing import cast
 
 import docker.errors
 
@@ -22,6 +23,7 @@ from harness.sandbox.slot import (
     owner_labels,
     reap_orphans,
 )
+from harness_sandbox.protocol import Op, RunReply, RunRequest
 
 __all__ = ["LABEL_RUN", "ContainerSpec", "Pool", "reap_orphans"]
 
@@ -160,8 +162,8 @@ class Pool:
     ) -> RunResult:
         """Run `job` on `files` in a fresh child of a warm container."""
         limits = limits or self.limits
-        request = {
-            "op": "run",
+        request: RunRequest = {
+            "op": Op.RUN.value,
             "files": encode_files(dict(files)),
             "job": job.to_wire(),
             "limits": limits.to_wire(),
@@ -181,7 +183,7 @@ class Pool:
                 if attempts >= 2:
                     break
                 continue
-            result = RunResult.from_wire(reply)
+            result = RunResult.from_wire(cast(RunReply, reply))
             if reply.get("refused"):
                 self._release(slot, replace=True)
                 continue

@@ -1,39 +1,48 @@
-"""Typed requests to and results from the sandbox."""
+"""Typed requests to and results from the sandbox, built on its wire protocol
+(`harness_sandbox.protocol`, shared with the fork server)."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from harness_sandbox.protocol import (
+    DEFAULT_LIMITS,
+    DEFAULT_MYPY_ARGS,
+    SOLUTION_FILE,
+    TESTS_FILE,
+    FileWire,
+    JobKind,
+    JobWire,
+    LimitsWire,
+    RunReply,
+    Status,
+)
 
-class Status(StrEnum):
-    """How one run in the sandbox ended."""
-
-    OK = "ok"
-    FAILED = "failed"
-    TIMEOUT = "timeout"
-    MEMORY_LIMIT = "memory_limit"
-    OUTPUT_LIMIT = "output_limit"
-    CRASHED = "crashed"
-    SANDBOX_ERROR = "sandbox_error"
+__all__ = [
+    "DEFAULT_MYPY_ARGS", "SOLUTION_FILE", "TESTS_FILE", "CallJob", "CommandJob", "Job",
+    "Limits", "PytestJob", "RunResult", "Status", "TestOutcome", "encode_files",
+]
 
 
 @dataclass(frozen=True)
 class Limits:
     """Per-run limits, enforced inside the container."""
 
-    timeout: float = 10.0  # wall-clock seconds, enforced from outside the run
-    cpu: float | None = None  # CPU seconds; defaults to the timeout
-    memory_mb: int = 512  # address space the run may add to the runner's own
-    output_bytes: int = 1 << 20  # cap on stdout and on stderr, each
-    file_size_mb: int = 64
-    open_files: int = 256
-    processes: int = 128  # tasks (processes and threads) of the sample's user
+    timeout: float = DEFAULT_LIMITS["timeout"]  # wall-clock seconds, enforced from outside
+    cpu: float | None = DEFAULT_LIMITS["cpu"]  # CPU seconds; defaults to the timeout
+    memory_mb: int = DEFAULT_LIMITS["memory_mb"]  # address space on top of the runner's
+    output_bytes: int = DEFAULT_LIMITS["output_bytes"]  # cap on stdout and stderr, each
+    file_size_mb: int = DEFAULT_LIMITS["file_size_mb"]
+    open_files: int = DEFAULT_LIMITS["open_files"]
+    processes: int = DEFAULT_LIMITS["processes"]  # tasks of the sample's user
 
-    def to_wire(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_wire(self) -> LimitsWire:
+        """The limits as the request's `limits`."""
+        return LimitsWire(timeout=self.timeout, cpu=self.cpu, memory_mb=self.memory_mb,
+                          output_bytes=self.output_bytes, file_size_mb=self.file_size_mb,
+                          open_files=self.open_files, processes=self.processes)
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,9 @@ class PytestJob:
 
     args: tuple[str, ...] = ()
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"kind": "pytest", "args": list(self.args)}
+    def to_wire(self) -> JobWire:
+        """The job as the request's `job`."""
+        return {"kind": JobKind.PYTEST.value, "args": list(self.args)}
 
 
 @dataclass(frozen=True)
@@ -52,27 +62,30 @@ class CommandJob:
 
     argv: tuple[str, ...]
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"kind": "command", "argv": list(self.argv)}
+    def to_wire(self) -> JobWire:
+        """The job as the request's `job`."""
+        return {"kind": JobKind.COMMAND.value, "argv": list(self.argv)}
 
 
 @dataclass(frozen=True)
 class CallJob:
-    """Call an in-sandbox handler (`sandboxes/python/handlers/<name>.py`, function `run`)
+    """Call an in-sandbox handler (`harness_sandbox/handlers/<name>.py`, function `run`)
     in the forked child; its JSON-able return value comes back as `RunResult.data`."""
 
     handler: str
     payload: dict[str, Any] = field(default_factory=dict)
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"kind": "call", "handler": self.handler, "payload": self.payload}
+    def to_wire(self) -> JobWire:
+        """The job as the request's `job`."""
+        return {"kind": JobKind.CALL.value, "handler": self.handler, "payload": self.payload}
 
 
 Job = PytestJob | CommandJob | CallJob
 
 
-def encode_files(files: dict[str, str | bytes]) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
+def encode_files(files: dict[str, str | bytes]) -> dict[str, FileWire]:
+    """The request's `files`: text as is, bytes in base64."""
+    out: dict[str, FileWire] = {}
     for name, content in files.items():
         if isinstance(content, bytes):
             out[name] = {"b64": base64.b64encode(content).decode("ascii")}
@@ -122,7 +135,8 @@ class RunResult:
         return out
 
     @classmethod
-    def from_wire(cls, msg: dict[str, Any]) -> RunResult:
+    def from_wire(cls, msg: RunReply) -> RunResult:
+        """The result of a run's reply (its fields: `harness_sandbox.protocol.RunReply`)."""
         tests = [TestOutcome(**t) for t in msg.get("tests") or []]
         return cls(
             status=Status(msg["status"]),

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import docker.errors
 from harness.errors import ImageMissing, SandboxUnavailable
 from harness.sandbox.docker_io import Channel, ChannelClosed, client
 from harness.sandbox.result import Limits
+from harness_sandbox.protocol import Op
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +288,11 @@ class Slot:
         """Ping the fork server (and warm it up); it then serves."""
         assert self.channel is not None
         try:
-            self.channel.send({"op": "ping"})
+            self.channel.send({"op": Op.PING})
             reply = self.channel.receive(time.monotonic() + timeout)
             cold = [h for h in self.spec.warm if h not in (reply.get("warmed") or [])]
             if cold:
-                self.channel.send({"op": "warm", "handlers": cold})
+                self.channel.send({"op": Op.WARM, "handlers": cold})
                 warmed = self.channel.receive(time.monotonic() + timeout)
                 if warmed.get("errors"):
                     log.warning("sandbox warm-up failed: %s", warmed["errors"])
@@ -310,7 +312,7 @@ class Slot:
     def park(self, idle: float, key: str) -> bool:
         """Leave the container running for another pool to adopt; False if it can't be."""
         try:
-            reply = self.submit({"op": "park", "idle": idle}, Limits(timeout=5.0)).wait()
+            reply = self.submit({"op": Op.PARK, "idle": idle}, Limits(timeout=5.0)).wait()
             if not reply.get("parked"):
                 return False
             self.container.rename(f"{PARKED}{key}-{self.lock.path.stem[:12]}")
@@ -332,7 +334,7 @@ class Slot:
         except Exception:
             return "unavailable"
 
-    def submit(self, request: dict[str, Any], limits: Limits) -> _Call:
+    def submit(self, request: Mapping[str, Any], limits: Limits) -> _Call:
         """Send a request; the call's deadline counts the runs queued before it.
 
         Sends are serialized by their own lock, apart from the one that guards the queue

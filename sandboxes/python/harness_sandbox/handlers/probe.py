@@ -1,0 +1,47 @@
+"""Test-strength probes for one sample: stand-ins and mutants, in forked children.
+
+The fork server calls `supervise` itself (it is the children's parent), instead of
+forking a child to call `run` as for other handlers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from harness_sandbox import pytest_job
+from harness_sandbox.probelib.runner import run_probes
+from harness_sandbox.probelib.strategies import warm as _warm_strategies
+from harness_sandbox.protocol import SOLUTION_FILE
+
+
+def warm() -> None:
+    """Called once in the fork server when the run has probes (the pool's `warm`)."""
+    with contextlib.suppress(Exception):  # a cold hypothesis is slower, not wrong
+        _warm_strategies()
+
+
+def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
+              confine: Callable[[], None], reset: Callable[[], None]) -> dict[str, Any]:
+    """payload: entry_point, tests_files, probes, mutant_limit, time_budget.
+
+    `files`: the sample's files as text; `confine()` makes a forked child the sample's;
+    `reset()` ends whatever the sample left running.
+    """
+    source = files.get(SOLUTION_FILE)
+    if source is None:
+        return {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
+                "errors": [f"{SOLUTION_FILE} is missing or not text"]}
+    return run_probes(
+        workdir,
+        payload["entry_point"],
+        list(payload["tests_files"]),
+        list(payload["probes"]),
+        int(payload["mutant_limit"]),
+        float(payload["time_budget"]),
+        pytest_job.warm_session(workdir),
+        source=source,
+        prepare=confine,
+        reset=reset,
+    )
