@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.formats import read_samples
+from harness.sources import read_samples
 from harness.records import Sample
 
 
