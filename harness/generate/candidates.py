@@ -6,6 +6,7 @@ and the parsing of both, each failure counted under its reason.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,30 +78,33 @@ async def ask_tests(ctx: Context, case: Case, j: int) -> Reply:
     return reply
 
 
-async def gather_candidates(ctx: Context, problems: list[Problem]) -> list[Case]:
-    """Ask every problem's solutions and tests at once; the parsed cases, in order."""
+async def case_for(ctx: Context, problem: Problem) -> Case:
+    """Ask one problem's solutions and tests at once; its parsed case."""
     cfg = ctx.config
-    cases = [Case(problem=p, requested=cfg.solutions) for p in problems]
-    if not cases:
-        return cases
-    round_no = problems[0].round
-    ctx.progress.add(f"round {round_no} solutions", cfg.solutions * len(cases))
-    ctx.progress.add(f"round {round_no} tests", cfg.tests * len(cases))
-    jobs = []
-    for case in cases:
-        jobs += [ask_solution(ctx, case, i) for i in range(cfg.solutions)]
-        jobs += [ask_tests(ctx, case, j) for j in range(cfg.tests)]
-    replies = iter(await asyncio.gather(*jobs))
-    for case in cases:
-        entry = case.problem.text.entry_point
-        for i in range(cfg.solutions):
-            reply = next(replies)
-            parsed = parse_solution(reply.text, entry)
-            if accept(ctx, case, "solutions", reply, parsed, f"{case.problem.id}-s{i}"):
-                case.solutions.append(Piece(i, parsed.code, reply))
-        for j in range(cfg.tests):
-            reply = next(replies)
-            parsed = parse_tests(reply.text, entry)
-            if accept(ctx, case, "tests", reply, parsed, f"{case.problem.id}-t{j}"):
-                case.tests.append(Piece(j, parsed.code, reply))
-    return cases
+    case = Case(problem=problem, requested=cfg.solutions)
+    ctx.progress.add(f"round {problem.round} solutions", cfg.solutions)
+    ctx.progress.add(f"round {problem.round} tests", cfg.tests)
+    replies = await asyncio.gather(*[ask_solution(ctx, case, i) for i in range(cfg.solutions)],
+                                   *[ask_tests(ctx, case, j) for j in range(cfg.tests)])
+    entry = problem.text.entry_point
+    for i, reply in enumerate(replies[:cfg.solutions]):
+        parsed = parse_solution(reply.text, entry)
+        if accept(ctx, case, "solutions", reply, parsed, f"{problem.id}-s{i}"):
+            case.solutions.append(Piece(i, parsed.code, reply))
+    for j, reply in enumerate(replies[cfg.solutions:]):
+        parsed = parse_tests(reply.text, entry)
+        if accept(ctx, case, "tests", reply, parsed, f"{problem.id}-t{j}"):
+            case.tests.append(Piece(j, parsed.code, reply))
+    return case
+
+
+async def gather_candidates(ctx: Context, problems: Iterable[Problem]
+                            | AsyncIterator[Problem]) -> list[Case]:
+    """Every problem's case, in order; a problem's requests start as soon as it is in."""
+    tasks = []
+    if isinstance(problems, AsyncIterator):
+        async for problem in problems:
+            tasks.append(asyncio.create_task(case_for(ctx, problem)))
+    else:
+        tasks = [asyncio.create_task(case_for(ctx, p)) for p in problems]
+    return [await t for t in tasks]

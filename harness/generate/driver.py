@@ -123,7 +123,7 @@ async def run_round(ctx: Context, verifier: TimedVerifier, state: RunState,
                     round_no: int) -> dict[str, Any]:
     """One round: propose, solve, test, verify, select, repair, evolve; add to the pool."""
     cfg = ctx.config
-    problems = await propose(ctx, round_no, state.pool, state.index)
+    problems = propose(ctx, round_no, state.pool, state.index)
     kept = await settle(ctx, verifier, await gather_candidates(ctx, problems), round_no)
     if cfg.evolve and kept:
         variants = await evolve(ctx, round_no, [c.problem for c, _, _ in kept], state.index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from harness.generate.client import Reply
@@ -85,8 +85,10 @@ def check_problem(ctx: Context, round_no: int, stage: str, reply: Reply,
 
 
 async def propose(ctx: Context, round_no: int, pool: list[PoolItem],
-                  index: SimilarityIndex) -> list[Problem]:
-    """Ask for `config.problems` new problems; the ones that pass the filters."""
+                  index: SimilarityIndex) -> AsyncIterator[Problem]:
+    """Ask for `config.problems` new problems; yield those that pass the filters, in
+    request order (so the similarity filter decides the same way on every run), each as
+    soon as it and the ones before it are in, for the next stage to start on."""
     cfg = ctx.config
     plans = []
     for i in range(cfg.problems):
@@ -102,14 +104,18 @@ async def propose(ctx: Context, round_no: int, pool: list[PoolItem],
         ctx.progress.advance(f"round {round_no} problems")
         return reply
 
-    replies = await asyncio.gather(*(ask(i, ex) for i, ex in enumerate(plans)))
-    out: list[Problem] = []
-    for i, (reply, examples) in enumerate(zip(replies, plans, strict=True)):
-        parsed = check_problem(ctx, round_no, "problems", reply, index, f"r{round_no}-p{i}")
-        if parsed is None:
-            continue
-        problem = Problem(text=parsed, round=round_no, reply=reply,
-                          parents=[{"id": e.id, "origin": e.origin} for e in examples])
-        index.add(problem.id, parsed.statement)
-        out.append(problem)
-    return out
+    tasks = [asyncio.create_task(ask(i, ex)) for i, ex in enumerate(plans)]
+    try:
+        for i, (task, examples) in enumerate(zip(tasks, plans, strict=True)):
+            reply = await task
+            parsed = check_problem(ctx, round_no, "problems", reply, index,
+                                   f"r{round_no}-p{i}")
+            if parsed is None:
+                continue
+            problem = Problem(text=parsed, round=round_no, reply=reply,
+                              parents=[{"id": e.id, "origin": e.origin} for e in examples])
+            index.add(problem.id, parsed.statement)
+            yield problem
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import InputError
-from harness.sources import read_samples
 from harness.records import Sample
+from harness.sources import read_samples
 
 
 def load_seeds(path: str) -> list[Sample]:
