@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,7 +69,6 @@ class Context:
     rejected: JsonlOut
     progress: Progress
     image_id: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
 
     def reject(self, round_no: int, stage: str, reason: str, *, item_id: str = "",
                detail: str = "", **extra: Any) -> None:

@@ -7,8 +7,10 @@ here are longer than Self-Instruct's one-line instructions, which makes a chance
 share smaller, so 0.7 is if anything lenient toward near-copies; the bench and the tests
 use the same value. The LCS is computed bit-parallel (Hyyrö 2004) over Python integers,
 and only against pool members that share the most word bigrams with the candidate (the
-exact score is taken for the best `shortlist` of them), so a pool of 10,000 costs about
-what a pool of 50 does.
+exact score is taken for the best `shortlist` of them, counting only bigrams that are
+not common to hundreds of problems), so a pool of 10,000 costs about what one of 50 does.
+A near-copy (ROUGE-L >= 0.7) shares most of its bigrams, rare ones among them, so the
+shortlist finds it.
 """
 
 from __future__ import annotations
@@ -61,8 +63,11 @@ def bigrams(toks: Sequence[str]) -> set[tuple[str, str]]:
 class SimilarityIndex:
     """Problem statements seen so far; `nearest` gives the highest ROUGE-L to any."""
 
-    def __init__(self, shortlist: int = 50) -> None:
+    def __init__(self, shortlist: int = 50, common: int = 200) -> None:
         self.shortlist = shortlist
+        # A bigram in more than `common` problems ("of the", "a list") says nothing about
+        # which one is nearest and would make each lookup scan the whole pool.
+        self.common = common
         self._tokens: list[list[str]] = []
         self._ids: list[str] = []
         self._postings: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -85,7 +90,9 @@ class SimilarityIndex:
             return 0.0, None
         shared: Counter[int] = Counter()
         for gram in bigrams(toks):
-            shared.update(self._postings.get(gram, ()))
+            posting = self._postings.get(gram, ())
+            if len(posting) <= self.common:
+                shared.update(posting)
         candidates = [i for i, _ in shared.most_common(self.shortlist)]
         if len(self._tokens) <= self.shortlist:
             candidates = list(range(len(self._tokens)))
