@@ -72,13 +72,14 @@ class KeepAll:
 
 def one_run(problems: int, latency: float, concurrency: int, real: bool = False,
             ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, OpenAIServer(script, latency=latency) as srv:
+    with tempfile.TemporaryDirectory() as tmp, OpenAIServer(script, latency=latency, keep=False) as srv:
         cfg = GenerateConfig(model="bench", base_url=srv.url, problems=problems,
                              solutions=1, tests=1, max_repairs=0, concurrency=concurrency,
                              examples=4, min_real=2, max_retries=0, timeout=60,
                              verify=VerifyConfig(workers=2))
-        manifest = generate(cfg, tmp, api_key="bench",
-                            verifier=None if real else KeepAll()).snapshot(True)
+        generate(cfg, tmp, api_key="bench", verifier=None if real else KeepAll())
+        # the file written at the end of the run (the Session's teardown comes after it)
+        manifest = json.loads((Path(tmp) / "manifest.json").read_text())
         return {"requests": srv.count, "time": manifest["time"], "kept": manifest["kept"]}
 
 
@@ -121,6 +122,8 @@ def main() -> None:
         result["verify_s_per_kept_real_sandbox"] = round(statistics.median(
             r["time"]["verifying_s"] / max(r["kept"], 1) for r in real), 3)
         print(json.dumps(result), flush=True)
+    if not args.memory_samples:
+        return
     gc.collect()
     before = rss_mb()
     big = one_run(args.memory_samples, latency=0.0, concurrency=64)

@@ -48,9 +48,10 @@ def fenced(code: str, prose: str = "") -> str:
 class OpenAIServer:
     """`with OpenAIServer(script) as server:` ... `server.url` is the base URL (…/v1)."""
 
-    def __init__(self, script: Script, latency: float = 0.0) -> None:
+    def __init__(self, script: Script, latency: float = 0.0, keep: bool = True) -> None:
         self.script = script
         self.latency = latency
+        self.keep = keep  # False: count requests without keeping them (the memory bench)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._count = 0
@@ -66,7 +67,8 @@ class OpenAIServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with outer._lock:
-                    outer.requests.append(body)
+                    if outer.keep:
+                        outer.requests.append(body)
                     outer._count += 1
                     number = outer._count
                 reply = outer.script(body)
