@@ -72,7 +72,8 @@ class KeepAll:
 
 def one_run(problems: int, latency: float, concurrency: int, real: bool = False,
             ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, OpenAIServer(script, latency=latency, keep=False) as srv:
+    with tempfile.TemporaryDirectory() as tmp, \
+            OpenAIServer(script, latency=latency, keep=False) as srv:
         cfg = GenerateConfig(model="bench", base_url=srv.url, problems=problems,
                              solutions=1, tests=1, max_repairs=0, concurrency=concurrency,
                              examples=4, min_real=2, max_retries=0, timeout=60,
