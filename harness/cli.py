@@ -65,9 +65,14 @@ def main() -> None:
               default=lambda: default_workers(), show_default="the number of cores",
               help="Sandbox slots (containers) run in parallel.")
 @click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
-              show_default=True, help="Wall-clock seconds per test run.")
+              show_default=True, help="CPU seconds per test run (a wall-clock backstop of 3x + 5 s "
+                   "stops runs that only sleep).")
 @click.option("--memory", type=click.IntRange(16), envvar="HARNESS_MEMORY", default=512,
               show_default=True, help="Megabytes a test run may allocate.")
+@click.option("--tasks", type=click.IntRange(8), envvar="HARNESS_TASKS", default=128,
+              show_default=True, help="Threads and processes a test run may have at once.")
+@click.option("--open-files", type=click.IntRange(32), envvar="HARNESS_OPEN_FILES",
+              default=256, show_default=True, help="Files a test run may have open at once.")
 @click.option("--mypy-args", envvar="HARNESS_MYPY_ARGS", default=None,
               help="mypy flags, as one string (default: mypy's defaults, missing imports "
                    "ignored).")
@@ -95,6 +100,7 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
+           tasks: int, open_files: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
            min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
            store_path: str, no_cache: bool,
@@ -117,7 +123,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         raise click.UsageError("--json prints the summary on stdout: send verdicts to a file "
                                "with -o")
     config = VerifyConfig(
-        timeout=timeout, memory_mb=memory, typecheck=not no_typecheck,
+        timeout=timeout, memory_mb=memory, tasks=tasks, open_files=open_files,
+        typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
         probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
         require_probes=not accept_unprobed,

@@ -25,6 +25,8 @@ class VerifyConfig:
     timeout: float = 10.0
     memory_mb: int = 512
     output_bytes: int = 1 << 20
+    tasks: int = 128  # threads and processes of a run, together
+    open_files: int = 256
     typecheck: bool = True
     mypy_args: tuple[str, ...] = DEFAULT_MYPY_ARGS
     probes: tuple[str, ...] = ALL_PROBES
@@ -39,8 +41,12 @@ class VerifyConfig:
 
     @property
     def limits(self) -> Limits:
-        return Limits(timeout=self.timeout, memory_mb=self.memory_mb,
-                      output_bytes=self.output_bytes)
+        """A run's limits: `timeout` seconds of CPU, so that a busy machine does not change
+        verdicts, and a generous wall-clock backstop that stops a run that only sleeps."""
+        return Limits(timeout=wall_backstop(self.timeout), cpu=self.timeout,
+                      memory_mb=self.memory_mb, output_bytes=self.output_bytes,
+                      processes=self.tasks, open_files=self.open_files)
+
 
     def identity(self) -> dict[str, Any]:
         """The fields that can change a verdict; they go into the cache key."""
@@ -48,3 +54,9 @@ class VerifyConfig:
         for key in ("workers", "batch"):
             out.pop(key)
         return out
+
+
+def wall_backstop(cpu_seconds: float) -> float:
+    """The wall-clock limit of a run allowed `cpu_seconds` of CPU: room for a machine
+    loaded three times over (both cores busy elsewhere), and then some."""
+    return 3.0 * cpu_seconds + 5.0

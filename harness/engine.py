@@ -90,6 +90,8 @@ class Engine:
 
     def run(self, records: Iterable[Record]) -> Iterator[Done]:
         """Yield one `Done` per input record, in input order."""
+        for stage in self.filters:
+            stage.begin()
         it = iter(records)
         window: deque[list[_Item]] = deque()
         while chunk := list(islice(it, self.batch)):

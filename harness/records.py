@@ -17,6 +17,7 @@ REASONS: dict[str, str] = {
     "timeout": "the run exceeded its wall-clock or CPU limit",
     "memory_limit": "the run exceeded its memory limit",
     "output_limit": "the run printed or wrote more than allowed",
+    "resource_limit": "the run hit its limit on tasks (threads, processes) or open files",
     "crashed": "the run died (signal, early exit, no result record)",
     "trivial_tests": "the tests pass against a degenerate stand-in of the solution",
     "weak_tests": "the tests let too many behaviour-changing mutants survive",

@@ -56,7 +56,8 @@ class Session:
         try:
             in_sandbox = [p for p in config.probes if PROBES.get(p).in_sandbox]
             spec = ContainerSpec(image=self.image, runtime=self.runtime,
-                                 warm=("probe",) if in_sandbox else ())
+                                 warm=("probe",) if in_sandbox else (),
+                                 pids=max(512, 2 * config.tasks + 64))
             self.pool = self._stack.enter_context(Pool(
                 size=config.workers, image=self.image, spec=spec,
                 keep_warm=self.keep_warm, adopt=self.adopt))

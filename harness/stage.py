@@ -153,16 +153,16 @@ class Filter(Stage):
 
     order_dependent: ClassVar[bool] = False
 
+    def begin(self) -> None:
+        """Called when the engine starts on a new stream of records. Default: nothing (a
+        filter that should judge each stream on its own forgets what it saw here)."""
+
     def judge(self, sample: Sample) -> Outcome:
         raise NotImplementedError
 
     def run(self, sample: Sample) -> Outcome:
         started = time.perf_counter()
         return self.timed(started, self.judge(sample))
-
-    def admitted(self, sample: Sample, outcome: Outcome) -> None:
-        """Called once the whole sample was kept or rejected by later stages (a dedup
-        filter remembers only samples that were kept). Default: nothing."""
 
 
 class Check(Stage):

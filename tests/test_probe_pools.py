@@ -11,10 +11,6 @@ from harness_sandbox.probelib import pools
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "the committed pools were drawn by a host hypothesis, not the image's pinned 6.170.15: "
-    "9 of 14 kinds differ. Regenerating them changes the probes' inputs (and maybe "
-    "verdicts); once regenerated in the image, this marker must go (strict)"))
 def test_committed_pools_are_what_the_pinned_hypothesis_draws(sandbox_image: str) -> None:
     out = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", sandbox_image,

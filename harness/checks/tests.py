@@ -39,7 +39,8 @@ class TestsCheck(Check):
 
     __test__ = False
     name = "tests"
-    reasons = ("timeout", "memory_limit", "output_limit", "crashed", "no_tests", "test_failed")
+    reasons = ("timeout", "memory_limit", "output_limit", "resource_limit", "crashed",
+               "no_tests", "test_failed")
     sandboxed = True
 
     def __init__(self, config: VerifyConfig) -> None:
@@ -50,10 +51,27 @@ class TestsCheck(Check):
         assert pool is not None
         lang = language_of(sample)
         result = pool.run(lang.files(sample), lang.test_job(), self.limits)
-        return Outcome(tuple(reasons_for(result)), TestFacts(facts_for(result)),
+        stalled = _stalled(result, self.limits)
+        if stalled:  # the machine's fault, or a test that sleeps: once more tells them apart
+            result = pool.run(lang.files(sample), lang.test_job(), self.limits)
+        facts = facts_for(result)
+        if stalled:
+            facts["retried"] = stalled
+            if _stalled(result, self.limits):
+                facts["detail"] = (f"the wall-clock backstop ({self.limits.timeout:g} s) ended "
+                                   f"the run twice, after {result.cpu_time:.1f} s of CPU of "
+                                   f"its {self.limits.cpu:g}: it waits or sleeps")
+        reasons = reasons_for(result)
+        hit = limit_hit(result, self.limits) if reasons == ["test_failed"] else None
+        if hit is not None:
+            reasons = [hit.pop("reason")]
+            facts["limit"] = hit
+        return Outcome(tuple(reasons), TestFacts(facts),
                        cacheable=result.status is not Status.SANDBOX_ERROR)
 
     def explain(self, facts: dict[str, Any], reason: str) -> str:
+        if "limit" in facts and reason in ("resource_limit", "memory_limit"):
+            return str(facts["limit"]["message"])
         if reason != "test_failed":
             return str(facts.get("detail", ""))
         if facts.get("collect_errors"):
@@ -67,10 +85,52 @@ class TestsCheck(Check):
 
 def run_tests(pool: Pool, sample: Sample, limits: Limits) -> tuple[list[str], dict[str, Any]]:
     """Run pytest on one sample outside a pipeline: its reasons and facts."""
-    check = TestsCheck(VerifyConfig(timeout=limits.timeout, memory_mb=limits.memory_mb,
+    check = TestsCheck(VerifyConfig(timeout=limits.cpu or limits.timeout,
+                                    memory_mb=limits.memory_mb,
                                     output_bytes=limits.output_bytes))
     outcome = check.check(sample, pool)
     return list(outcome.reasons), outcome.facts.to_json() if outcome.facts else {}
+
+
+def _stalled(result: RunResult, limits: Limits) -> str:
+    """Why a run that hit the wall-clock backstop with CPU to spare looks stalled."""
+    if result.status is not Status.TIMEOUT or "wall-clock" not in result.detail:
+        return ""
+    cap = limits.cpu or limits.timeout
+    if result.cpu_time >= 0.9 * cap:
+        return ""
+    return f"wall-clock limit after {result.cpu_time:.2f} s of CPU (of {cap:g})"
+
+
+# What a test that ran into one of the run's rlimits raises, and which limit it was.
+_LIMIT_SIGNS = (
+    ("can't start new thread", "tasks"),
+    ("Resource temporarily unavailable", "tasks"),
+    ("Too many open files", "open_files"),
+    ("Cannot allocate memory", "memory"),
+)
+
+
+def limit_hit(result: RunResult, limits: Limits) -> dict[str, Any] | None:
+    """The rlimit a failed run ran into, named with the flag that raises it; None if the
+    failure does not look like one."""
+    texts = [t.message for t in result.tests if t.outcome != "passed"]
+    texts += result.collect_errors
+    found = next((kind for sign, kind in _LIMIT_SIGNS if any(sign in t for t in texts)), None)
+    if found is None:
+        return None
+    if found == "open_files":
+        return {"reason": "resource_limit", "limit": "open files", "value": limits.open_files,
+                "message": f"the run opened more than its {limits.open_files} files: raise "
+                           "it with --open-files"}
+    if found == "memory":
+        return {"reason": "memory_limit", "limit": "memory", "value": limits.memory_mb,
+                "message": f"the run ran out of its {limits.memory_mb} MB of address space: "
+                           "raise it with --memory"}
+    return {"reason": "resource_limit", "limit": "tasks", "value": limits.processes,
+            "message": f"the run could not start a thread or process: it hit its "
+                       f"{limits.processes} tasks (raise with --tasks) or its "
+                       f"{limits.memory_mb} MB of address space (raise with --memory)"}
 
 
 def reasons_for(result: RunResult) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.config import VerifyConfig
+from harness.config import VerifyConfig, wall_backstop
 from harness.errors import ConfigError
 from harness.languages import language_of
 from harness.records import Sample
@@ -73,7 +73,8 @@ def typecheck_batch(
     files = {f"m_{i:05d}.py": s.solution for i, s in enumerate(samples)}
     started = time.perf_counter()
     # mypy takes milliseconds per solution once warm: a batch far past that is stuck on one.
-    batch_limits = Limits(timeout=limits.timeout + 0.25 * len(samples), memory_mb=1536,
+    cpu = (limits.cpu or limits.timeout) + 0.25 * len(samples)
+    batch_limits = Limits(timeout=wall_backstop(cpu), cpu=cpu, memory_mb=1536,
                           output_bytes=limits.output_bytes)
     job = language_of(samples[0]).typecheck_job(list(files), mypy_args)
     result = pool.run(files, job, batch_limits, role="checker")

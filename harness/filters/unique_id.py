@@ -32,6 +32,9 @@ class UniqueId(Filter):
         super().__init__()
         self._first: dict[str, tuple[int, int]] = {}  # id -> (its place, its line)
 
+    def begin(self) -> None:
+        self._first.clear()  # ids are unique within one stream, not across a session
+
     def judge(self, sample: Sample) -> Outcome:
         place = len(self._first)
         seen, first = self._first.setdefault(sample.id, (place, sample.line))

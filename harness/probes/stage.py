@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.config import VerifyConfig
+from harness.config import VerifyConfig, wall_backstop
 from harness.languages import language_of
 from harness.probes.base import PROBES, Probe
 from harness.probes.targets import merge, targets
@@ -108,7 +108,8 @@ class ProbesStage(ProbeStage):
                                    "time_budget": config.probe_budget}
         for probe in remote:
             payload.update(probe.payload())
-        limits = Limits(timeout=config.probe_budget + config.timeout + 5,
+        limits = Limits(timeout=config.probe_budget + wall_backstop(config.timeout),
+                        cpu=config.probe_budget + config.timeout,
                         memory_mb=config.memory_mb, output_bytes=config.output_bytes)
         result = pool.run(lang.files(sample), CallJob("probe", payload), limits)
         if result.status is not Status.OK or not isinstance(result.data, dict):
