@@ -227,12 +227,23 @@ def sandbox() -> None:
               help="Base image: `auto` (python:3.11-slim if present, else Debian bootstrap), "
                    "`debian` (bootstrap from the host's apt sources) or an image name.")
 @click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
-def build(base: str, force: bool) -> None:
-    """Build the sandbox image (skipped when the recipe's image exists)."""
+@click.option("--with", "with_", multiple=True, metavar="REQUIREMENT",
+              help="A package to install in the image too (repeatable), e.g. --with numpy.")
+@click.option("--requirements", "requirements", type=click.Path(dir_okay=False),
+              help="A requirements file of packages to install in the image too.")
+def build(base: str, force: bool, with_: tuple[str, ...], requirements: str | None) -> None:
+    """Build the sandbox image (skipped when the recipe's image exists).
+
+    With extra packages the image gets a tag of its own, printed on stdout: pass it to
+    `harness verify --image`.
+    """
     from harness.sandbox.image import build as build_image
+    from harness.sandbox.image import read_requirements
 
     try:
-        tag = build_image(base=base, force=force, say=lambda m: err_console.print(m))
+        extras = [*with_, *(read_requirements(requirements) if requirements else [])]
+        tag = build_image(base=base, force=force, say=lambda m: err_console.print(m),
+                          extras=extras)
     except HarnessError as exc:
         _fail(exc)
         return

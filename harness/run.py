@@ -24,6 +24,7 @@ from harness.config import VerifyConfig
 from harness.engine import Done, describe
 from harness.errors import InputError
 from harness.report.summary import Summary
+from harness.sandbox.image import image_packages
 from harness.session import Session
 from harness.sinks import KeptSamples, RejectedSamples, Verdicts
 from harness.sources import read_samples
@@ -82,6 +83,7 @@ def run_verify(
             "image": session.image,
             "image_id": session.image_id,
             "tools": session.versions,
+            "packages": image_packages(session.image),
             "config": config.identity(),
             "stages": [s.name for s in session.stages],
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.checks.diagnose import limit_hit, missing_module
 from harness.config import VerifyConfig
 from harness.languages import language_of
 from harness.records import Sample
@@ -40,7 +41,7 @@ class TestsCheck(Check):
     __test__ = False
     name = "tests"
     reasons = ("timeout", "memory_limit", "output_limit", "resource_limit", "crashed",
-               "no_tests", "test_failed")
+               "no_tests", "missing_dependency", "test_failed")
     sandboxed = True
 
     def __init__(self, config: VerifyConfig) -> None:
@@ -62,14 +63,20 @@ class TestsCheck(Check):
                                    f"the run twice, after {result.cpu_time:.1f} s of CPU of "
                                    f"its {self.limits.cpu:g}: it waits or sleeps")
         reasons = reasons_for(result)
+        missing = missing_module(result) if reasons == ["test_failed"] else None
         hit = limit_hit(result, self.limits) if reasons == ["test_failed"] else None
-        if hit is not None:
+        if missing is not None:
+            reasons = ["missing_dependency"]
+            facts["missing"] = missing
+        elif hit is not None:
             reasons = [hit.pop("reason")]
             facts["limit"] = hit
         return Outcome(tuple(reasons), TestFacts(facts),
                        cacheable=result.status is not Status.SANDBOX_ERROR)
 
     def explain(self, facts: dict[str, Any], reason: str) -> str:
+        if reason == "missing_dependency" and "missing" in facts:
+            return str(facts["missing"]["message"])
         if "limit" in facts and reason in ("resource_limit", "memory_limit"):
             return str(facts["limit"]["message"])
         if reason != "test_failed":
@@ -100,37 +107,6 @@ def _stalled(result: RunResult, limits: Limits) -> str:
     if result.cpu_time >= 0.9 * cap:
         return ""
     return f"wall-clock limit after {result.cpu_time:.2f} s of CPU (of {cap:g})"
-
-
-# What a test that ran into one of the run's rlimits raises, and which limit it was.
-_LIMIT_SIGNS = (
-    ("can't start new thread", "tasks"),
-    ("Resource temporarily unavailable", "tasks"),
-    ("Too many open files", "open_files"),
-    ("Cannot allocate memory", "memory"),
-)
-
-
-def limit_hit(result: RunResult, limits: Limits) -> dict[str, Any] | None:
-    """The rlimit a failed run ran into, named with the flag that raises it; None if the
-    failure does not look like one."""
-    texts = [t.message for t in result.tests if t.outcome != "passed"]
-    texts += result.collect_errors
-    found = next((kind for sign, kind in _LIMIT_SIGNS if any(sign in t for t in texts)), None)
-    if found is None:
-        return None
-    if found == "open_files":
-        return {"reason": "resource_limit", "limit": "open files", "value": limits.open_files,
-                "message": f"the run opened more than its {limits.open_files} files: raise "
-                           "it with --open-files"}
-    if found == "memory":
-        return {"reason": "memory_limit", "limit": "memory", "value": limits.memory_mb,
-                "message": f"the run ran out of its {limits.memory_mb} MB of address space: "
-                           "raise it with --memory"}
-    return {"reason": "resource_limit", "limit": "tasks", "value": limits.processes,
-            "message": f"the run could not start a thread or process: it hit its "
-                       f"{limits.processes} tasks (raise with --tasks) or its "
-                       f"{limits.memory_mb} MB of address space (raise with --memory)"}
 
 
 def reasons_for(result: RunResult) -> list[str]:

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,8 @@ DEFAULT_BASE = "python:3.11-slim"
 DEBIAN_PACKAGES = ("python3", "python3-venv")
 PACKAGE = "harness_sandbox"
 RECIPE_FILES = ("Dockerfile", "requirements.txt")
+EXTRAS_FILE = "extra-requirements.txt"  # written into the build context: --with, --requirements
+PACKAGES_LABEL = "harness.packages"  # JSON name -> version of every package an image holds
 BUNDLED = "_recipe"  # where a built wheel keeps RECIPE_FILES inside the package (setup.py)
 
 Say = Callable[[str], None]
@@ -104,8 +106,38 @@ def recipe_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def image_tag() -> str:
-    return f"{IMAGE_REPO}:{recipe_hash()}"
+def image_tag(extras: Sequence[str] = ()) -> str:
+    """The tag of the recipe's image, with `extras` (requirement specifiers) installed."""
+    tag = f"{IMAGE_REPO}:{recipe_hash()}"
+    wanted = normalized_extras(extras)
+    if wanted:
+        tag += "-x" + hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:10]
+    return tag
+
+
+def normalized_extras(extras: Sequence[str]) -> list[str]:
+    """Requirement specifiers, stripped, deduplicated and sorted (so the tag is stable)."""
+    return sorted({e.strip() for e in extras if e.strip() and not e.strip().startswith("#")})
+
+
+def read_requirements(path: str) -> list[str]:
+    """The requirement lines of a requirements file (comments and options dropped)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise ImageBuildError(f"cannot read the requirements file {path}: {exc}") from exc
+    return [ln.split("#", 1)[0].strip() for ln in lines
+            if ln.split("#", 1)[0].strip() and not ln.lstrip().startswith("-")]
+
+
+def image_packages(tag: str) -> dict[str, str]:
+    """The packages an image was built with (name -> version), from its label."""
+    labels = client().images.get(tag).labels or {}
+    try:
+        found = json.loads(labels.get(PACKAGES_LABEL) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def require_image() -> str:
@@ -124,9 +156,15 @@ def image_id(tag: str) -> str:
     return str(client().images.get(tag).id)
 
 
-def build(base: str = "auto", force: bool = False, say: Say = print) -> str:
-    """Build the sandbox image unless it already exists; returns its tag."""
-    tag = image_tag()
+def build(base: str = "auto", force: bool = False, say: Say = print,
+          extras: Sequence[str] = ()) -> str:
+    """Build the sandbox image unless it already exists; returns its tag.
+
+    `extras` are requirement specifiers (`numpy`, `pandas==2.2.3`) installed beside the
+    sandbox's own packages, from wheels downloaded on the host: the build has no network.
+    """
+    wanted = normalized_extras(extras)
+    tag = image_tag(wanted)
     docker_client = client()
     if not force:
         try:
@@ -141,13 +179,16 @@ def build(base: str = "auto", force: bool = False, say: Say = print) -> str:
     with tempfile.TemporaryDirectory(prefix="harness-build-") as ctx_dir:
         ctx = Path(ctx_dir)
         Recipe.locate().fill(ctx)
-        _download_wheels(ctx / "wheels", python_version, machine, say)
+        (ctx / EXTRAS_FILE).write_text("".join(f"{e}\n" for e in wanted))
+        _download_wheels(ctx / "wheels", python_version, machine, say, ctx / EXTRAS_FILE)
+        packages = _wheel_versions(ctx / "wheels")
         say(f"building {tag} (no network inside the build)")
         try:
             docker_client.images.build(
                 path=str(ctx), tag=tag, buildargs={"BASE": base_image}, network_mode="none",
                 rm=True, forcerm=True, pull=False,
-                labels={"harness.recipe": recipe_hash(), "harness.base": base_image},
+                labels={"harness.recipe": recipe_hash(), "harness.base": base_image,
+                        PACKAGES_LABEL: json.dumps(packages, sort_keys=True)},
             )
         except docker.errors.BuildError as exc:
             lines = [str(c.get("stream", c.get("error", ""))) for c in exc.build_log]
@@ -266,14 +307,27 @@ def _base_python(base_image: str) -> tuple[str, str]:
     return version, machine
 
 
-def _download_wheels(dest: Path, python_version: str, machine: str, say: Say) -> None:
+def _wheel_versions(folder: Path) -> dict[str, str]:
+    """name -> version of every downloaded wheel: the image's whole package set."""
+    out = {}
+    for wheel in folder.glob("*.whl"):
+        name, version = wheel.name.split("-")[:2]
+        out[name.lower().replace("_", "-")] = version
+    return out
+
+
+def _download_wheels(dest: Path, python_version: str, machine: str, say: Say,
+                     extras_file: Path | None = None) -> None:
     dest.mkdir()
     reqs = Recipe.locate().requirements
+    more = ["-r", str(extras_file)] if extras_file and extras_file.read_text().strip() else []
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
            "--platform", f"manylinux_2_28_{machine}", "--platform", f"manylinux2014_{machine}",
-           "--platform", "any", "-d", str(dest), "-r", str(reqs)]
-    say(f"downloading wheels for Python {python_version} ({reqs.name})")
+           "--platform", f"manylinux_2_17_{machine}", "--platform", "any", "-d", str(dest),
+           "-r", str(reqs), *more]
+    say(f"downloading wheels for Python {python_version} ({reqs.name}"
+        f"{' + ' + ', '.join(extras_file.read_text().split()) if more and extras_file else ''})")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ImageBuildError(
