@@ -22,7 +22,7 @@ from harness.records import Sample, Verdict
 
 # Reasons that say the tests did not pass (as opposed to type errors or weak tests).
 FAILING = {"syntax_error", "no_tests", "test_failed", "timeout", "memory_limit",
-           "output_limit", "crashed"}
+           "output_limit", "crashed", "missing_dependency"}
 
 
 class Verifier(Protocol):
