@@ -76,7 +76,7 @@ def same_output(out: Any, exp: Any, atol: float, entry_point: str = "",
     """Whether `out` passes where the canonical solution gave `exp`, by EvalPlus's rules."""
     if entry_point == "find_zero" and inp is not None:
         try:
-            return bool(abs(_poly(*inp, out)) <= max(atol, 1e-6))
+            return bool(abs(_poly(inp[0], out)) <= max(atol, 1e-6))
         except Exception:
             return False
     try:
@@ -124,15 +124,20 @@ def probe_status(mutant: dict[str, Any]) -> str:
 def rules() -> dict[str, Callable[[dict[str, Any]], bool]]:
     """Each candidate `weak_tests` rule, as a test on one task's record (`score`, and
     `survivors`: each survivor's probe record)."""
+    def below(t: float) -> Callable[[dict[str, Any]], bool]:
+        return lambda task: task["score"] is not None and task["score"] < t
+
+    def at_least(k: int) -> Callable[[dict[str, Any]], bool]:
+        return lambda task: sum(probe_status(m) == "distinguished"
+                                for m in task["survivors"]) >= k
+
     out: dict[str, Callable[[dict[str, Any]], bool]] = {}
     for t in THRESHOLDS:
-        out[f"score < {t}"] = (lambda task, t=t: task["score"] is not None
-                               and task["score"] < t)
+        out[f"score < {t}"] = below(t)
     for k in KS:
         label = ("any survivor with a distinguishing input" if k == 1
                  else f">= {k} survivors with a distinguishing input")
-        out[label] = (lambda task, k=k: sum(probe_status(m) == "distinguished"
-                                            for m in task["survivors"]) >= k)
+        out[label] = at_least(k)
     return out
 
 
@@ -234,7 +239,8 @@ def _capped(fn: Callable[..., Any], args: list[Any], cap: float) -> tuple[str, A
 def _load(source: str, entry_point: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"__name__": "solution"}
     exec(compile(source, "solution.py", "exec"), namespace)
-    return namespace[entry_point]
+    fn: Callable[..., Any] = namespace[entry_point]
+    return fn
 
 
 def _short(x: Any) -> str:
