@@ -27,6 +27,7 @@ undecided) compares with the oracle's label. MBPP's 427 suites go through the sa
 (no oracle there) for the cost of each rule: how many suites it would flag.
 
 Run: python bench/calibrate.py [--oracle PATH] [--json OUT] [--repeat 2] [--no-mbpp]
+     python bench/calibrate.py --reuse OUT.json   (recount saved records; no sandbox)
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ DEFAULT_ORACLE = REPO / ".." / "shared" / "data" / "HumanEvalPlus.jsonl.gz"
 MBPP = REPO / "problems" / "benchmarks" / "sanitized-mbpp.json"
 THRESHOLDS = (0.5, 0.6, 0.75, 0.8, 0.9, 1.0)
 KS = (1, 2, 3)
+IN_CONTRACT = "any survivor with a distinguishing input within EvalPlus's contract"
 MUTANT_LIMIT = 30
 PROBE_BUDGET = 30.0
 
@@ -140,6 +142,11 @@ def rules() -> dict[str, Callable[[dict[str, Any]], bool]]:
         label = ("any survivor with a distinguishing input" if k == 1
                  else f">= {k} survivors with a distinguishing input")
         out[label] = at_least(k)
+    # Oracle-assisted: the input must also meet EvalPlus's contract (HumanEval only): what
+    # a rule on in-domain distinguishing inputs could reach at best.
+    out[IN_CONTRACT] = lambda task: any(
+        probe_status(m) == "distinguished" and m.get("in_contract") is True
+        for m in task["survivors"])
     return out
 
 
@@ -359,6 +366,53 @@ def oracle_task(task: dict[str, Any], he_solution: str, survivors: list[tuple[st
     return {"header": header, "results": results}
 
 
+def _contract_child(items: list[tuple[str, str, str, str]], cap: float, conn: Any) -> None:
+    """In the child: for each (key, source with the contract as its body, entry point,
+    args repr), whether the args meet the contract (None: the repr does not parse)."""
+    import ast
+
+    signal.signal(signal.SIGPROF, _on_prof)
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    out: dict[str, bool | None] = {}
+    for key, source, entry, args in items:
+        try:
+            value = ast.literal_eval(args)
+            fn = _load(source, entry)
+        except Exception:
+            out[key] = None
+            continue
+        status, _ = _capped(fn, list(value) if isinstance(value, tuple) else [value], cap)
+        out[key] = status == "ok"
+    conn.send(out)
+
+
+def contract_check(tasks: list[dict[str, Any]], oracle: dict[str, dict[str, Any]],
+                   cap: float) -> None:
+    """Mark each distinguished survivor `in_contract`: whether its distinguishing input
+    meets EvalPlus's contract for the task (True/False; None if it cannot be read)."""
+    items = []
+    for task in tasks:
+        row = oracle[task["id"]]
+        source = row["prompt"] + row["contract"] + "\n    return True\n"
+        for m in task["survivors"]:
+            if m.get("distinguishing_input"):
+                items.append((f"{task['id']} {m['id']}", source, row["entry_point"],
+                              m["distinguishing_input"].get("args", "")))
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_contract_child, args=(items, cap, child))
+    proc.start()
+    child.close()
+    got: dict[str, bool | None] = parent.recv() if parent.poll(300) else {}
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    for task in tasks:
+        for m in task["survivors"]:
+            if m.get("distinguishing_input"):
+                m["in_contract"] = got.get(f"{task['id']} {m['id']}")
+
+
 # -- one calibration run ---------------------------------------------------------------------
 
 def survivors_of(sample: Any, reply: dict[str, Any]) -> list[dict[str, Any]]:
@@ -420,6 +474,7 @@ def calibrate_humaneval(pool: Any, oracle: dict[str, dict[str, Any]], cap: float
     print(f"HumanEval: oracle on {sum(len(j[1]) for j in jobs)} survivors of {len(jobs)} "
           f"tasks in {time.monotonic() - t0:.0f} s", file=sys.stderr)
 
+    contract_check(tasks, oracle, cap)
     for task in tasks:
         sample = task.pop("sample")
         header = headers[sample.id]
@@ -456,7 +511,8 @@ def mbpp_cost(pool: Any, limit: int | None = None) -> dict[str, Any]:
         tasks.append({"id": sample.id, "score": reply["mutation_score"],
                       "survivors": [{**m, "probe_status": probe_status(m)}
                                     for m in reply["mutants"] if not m["killed"]]})
-    flagged = {name: sum(rule(t) for t in tasks) for name, rule in rules().items()}
+    flagged = {name: sum(rule(t) for t in tasks) for name, rule in rules().items()
+               if name != IN_CONTRACT}
     return {"samples": len(tasks), "scored": sum(t["score"] is not None for t in tasks),
             "flagged": flagged,
             "scores": {t["id"]: t["score"] for t in tasks}}
@@ -485,6 +541,8 @@ def summarize(tasks: list[dict[str, Any]]) -> dict[str, Any]:
         "survivor_distinguished_recall": (
             sum(s["probe_status"] == "distinguished" for s in real) / len(real)
             if real else None),
+        "distinguished_in_contract": dict(Counter(
+            f"{s.get('in_contract')}/{s['oracle']}" for s in dist)),
         "real_by_kind": dict(Counter((s["oracle_difference"] or {}).get("kind")
                                      for s in real)),
         "real_only_on_plus": sum((s["oracle_difference"] or {}).get("set") == "plus_input"
@@ -511,7 +569,8 @@ def print_summary(run: int, summary: dict[str, Any], mbpp: dict[str, Any] | None
                f"{fmt(m['precision'])} | {fmt(m['recall'])} | {fmt(m['f1'])} | "
                f"{fmt(every[name]['precision'])}, {fmt(every[name]['recall'])} |")
         if mbpp:
-            row += f" {mbpp['flagged'][name]} of {mbpp['samples']} |"
+            row += (f" {mbpp['flagged'][name]} of {mbpp['samples']} |"
+                    if name in mbpp["flagged"] else " — |")
         print(row)
     print(f"\nsurvivors: {summary['survivors']} (probe status -> oracle label): "
           f"{json.dumps(summary['survivor_table'])}")
@@ -520,6 +579,8 @@ def print_summary(run: int, summary: dict[str, Any], mbpp: dict[str, Any] | None
           f"{fmt(summary['survivor_distinguished_recall'])}; real survivors by kind of "
           f"difference {summary['real_by_kind']}, {summary['real_only_on_plus']} first "
           f"seen on a plus input")
+    print(f"distinguished survivors, input within EvalPlus's contract / oracle label: "
+          f"{summary['distinguished_in_contract']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,12 +592,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--call-cap", type=float, default=0.2, help="CPU seconds per oracle call")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, help="only the first N samples of each corpus")
+    ap.add_argument("--reuse", type=Path, help="a --json file: recount it, run nothing")
     args = ap.parse_args(argv)
-
-    from harness.sandbox.pool import Pool
 
     with gzip.open(args.oracle, "rt") as fh:
         oracle = {row["task_id"]: row for row in map(json.loads, fh)}
+    if args.reuse:  # label and count again from a previous run's records, no sandbox
+        saved = json.loads(args.reuse.read_text())
+        for run, old in enumerate(saved["runs"], 1):
+            contract_check(old["tasks"], oracle, args.call_cap)
+            old["summary"] = {**old["summary"], **summarize(old["tasks"])}
+            print_summary(run, old["summary"], old["mbpp"])
+        if args.json:
+            args.json.write_text(json.dumps(saved, indent=1, default=str))
+        return 0
+
+    from harness.sandbox.pool import Pool
+
     cache: dict[tuple[str, str], dict[str, Any]] = {}
     headers: dict[str, dict[str, Any]] = {}
     runs = []

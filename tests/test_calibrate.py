@@ -123,3 +123,22 @@ def test_oracle_child_flags_a_canonical_that_differs():
     assert got["header"]["kept"] == 1  # the input where the two canonicals disagree is out
     assert got["header"]["canonical_differs"][0]["input"] == "[2]"
     assert calibrate.oracle_label(got["results"]["m01"]) == "equivalent_on_oracle"
+
+
+def test_contract_check_marks_inputs_outside_the_contract():
+    row = {"prompt": "def f(x: int) -> int:\n    \"\"\"x >= 0\"\"\"\n",
+           "contract": "\n    assert x >= 0, 'invalid inputs'\n", "entry_point": "f"}
+    tasks = [{"id": "T/0", "survivors": [
+        {"id": "m01", "distinguishing_input": {"args": "(3,)"}},
+        {"id": "m02", "distinguishing_input": {"args": "(-1,)"}},
+        {"id": "m03", "distinguishing_input": {"args": "(<object>,)"}},
+        {"id": "m04", "distinguishing_input": None}]}]
+    calibrate.contract_check(tasks, {"T/0": row}, cap=0.05)
+    marks = [m.get("in_contract", "absent") for m in tasks[0]["survivors"]]
+    assert marks == [True, False, None, "absent"]
+    tasks[0]["score"] = 0.5
+    for m, status in zip(tasks[0]["survivors"], ("d", "d", "d", "u"), strict=True):
+        m["equivalent"] = {"d": False, "u": None}[status]
+    assert calibrate.rules()[calibrate.IN_CONTRACT](tasks[0])
+    tasks[0]["survivors"][0]["in_contract"] = False
+    assert not calibrate.rules()[calibrate.IN_CONTRACT](tasks[0])
