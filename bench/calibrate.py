@@ -534,6 +534,14 @@ def summarize(tasks: list[dict[str, Any]]) -> dict[str, Any]:
         "oracle_weak_all": sum(bool(t["oracle_weak"]) for t in scored),
         "rules": task_metrics(headline),
         "rules_all_tasks": task_metrics(scored),
+        # Sensitivity: a survivor that differs only by running past the call cap (it may
+        # be slow, not wrong) counted as not real.
+        "rules_cap_not_real": task_metrics([
+            {**t, "oracle_weak": any(s["oracle"] == "real" and
+                                     (s["oracle_difference"] or {}).get("kind") != "cap"
+                                     for s in t["survivors"]) or
+             (None if t["oracle_weak"] is None else False)}
+            for t in headline]),
         "survivors": len(survivors),
         "survivor_table": table,
         "survivor_distinguished_precision": (
@@ -572,6 +580,9 @@ def print_summary(run: int, summary: dict[str, Any], mbpp: dict[str, Any] | None
             row += (f" {mbpp['flagged'][name]} of {mbpp['samples']} |"
                     if name in mbpp["flagged"] else " — |")
         print(row)
+    slow = summary["rules_cap_not_real"]
+    print("if a survivor that differs only by running past the cap is not real: " + "; ".join(
+        f"{name}: {fmt(m['precision'])}, {fmt(m['recall'])}" for name, m in slow.items()))
     print(f"\nsurvivors: {summary['survivors']} (probe status -> oracle label): "
           f"{json.dumps(summary['survivor_table'])}")
     print(f"per survivor, 'has a distinguishing input' vs real: precision "
