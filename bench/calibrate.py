@@ -423,7 +423,8 @@ def survivors_of(sample: Any, reply: dict[str, Any]) -> list[dict[str, Any]]:
     got = {m["id"] for m in reply["mutants"]}
     skipped = {s.split()[1] for s in reply.get("skipped", []) if s.startswith("mutant ")}
     assert got <= made.keys(), (sample.id, got - made.keys())
-    assert got | skipped == made.keys() or reply.get("error"), \
+    assert got | skipped == made.keys() or reply.get("error") or \
+        reply.get("baseline_failed"), \
         (sample.id, sorted(made.keys() - got - skipped))
     out = []
     for m in reply["mutants"]:
