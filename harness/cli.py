@@ -82,6 +82,10 @@ def main() -> None:
 @click.option("--no-probes", is_flag=True, help="Run no probe.")
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--min-distinguished", type=click.IntRange(0), default=1,
+              envvar="HARNESS_MIN_DISTINGUISHED", show_default=True,
+              help="weak_tests when this many surviving mutants have an input that tells them "
+                   "apart from the solution (0: the score alone decides).")
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
               help="Keep samples whose probes could not run or decide (default: reject them "
@@ -102,7 +106,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            tasks: int, open_files: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           min_mutation_score: float, min_distinguished: int, mutant_limit: int,
+           accept_unprobed: bool,
            store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
            progress: bool | None) -> None:
@@ -126,7 +131,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, tasks=tasks, open_files=open_files,
         typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
-        probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        probes=chosen, min_mutation_score=min_mutation_score,
+        min_distinguished=min_distinguished, mutant_limit=mutant_limit,
         require_probes=not accept_unprobed,
         workers=workers,
     )
