@@ -82,6 +82,10 @@ def main() -> None:
 @click.option("--no-probes", is_flag=True, help="Run no probe.")
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--min-distinguished", type=click.IntRange(0), default=1,
+              envvar="HARNESS_MIN_DISTINGUISHED", show_default=True,
+              help="weak_tests when this many surviving mutants have an input that tells them "
+                   "apart from the solution (0: the score alone decides).")
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
               help="Keep samples whose probes could not run or decide (default: reject them "
@@ -121,7 +125,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            tasks: int, open_files: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           min_mutation_score: float, min_distinguished: int, mutant_limit: int,
+           accept_unprobed: bool,
            store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
            no_dedup: bool, dedup_threshold: float | None,
@@ -148,7 +153,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, tasks=tasks, open_files=open_files,
         typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
-        probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        probes=chosen, min_mutation_score=min_mutation_score,
+        min_distinguished=min_distinguished, mutant_limit=mutant_limit,
         require_probes=not accept_unprobed,
         workers=workers,
     )
@@ -183,6 +189,77 @@ def _hygiene_filters(no_dedup: bool, dedup_threshold: float | None,
                                ("ngram_threshold", decontam_threshold)) if v is not None}
     return default_filters(dedup=not no_dedup, decontaminate=decontaminate,
                            benchmarks=benchmarks, embeddings=embeddings, **given)
+
+
+@main.command()
+@click.option("--model", required=True, help="Model name the endpoint serves.")
+@click.option("--base-url", envvar="OPENAI_BASE_URL", default=None,
+              help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI's). "
+                   "A loopback URL needs no OPENAI_API_KEY.")
+@click.option("--seeds", "seeds_path", default="problems/seeds.jsonl", show_default=True,
+              help="Real seed problems (canonical JSONL).")
+@click.option("--problems", type=click.IntRange(1), default=10, show_default=True,
+              help="Problems asked for per round.")
+@click.option("--rounds", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--solutions", type=click.IntRange(1), default=3, show_default=True,
+              help="Candidate solutions per problem.")
+@click.option("--tests", "tests_per_problem", type=click.IntRange(1), default=2,
+              show_default=True, help="Test modules per problem, each asked separately.")
+@click.option("--max-repairs", type=click.IntRange(0), default=1, show_default=True)
+@click.option("--evolve", is_flag=True, help="Also rewrite kept problems into harder ones.")
+@click.option("--concurrency", type=click.IntRange(1), default=8, show_default=True,
+              help="Requests in flight at once.")
+@click.option("--request-timeout", type=click.FloatRange(0.1), default=120.0,
+              show_default=True, help="Seconds per request (then the client retries).")
+@click.option("--max-retries", type=click.IntRange(0), default=4, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(16), default=1024, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Run seed: the same seed asks the same requests.")
+@click.option("--price-in", type=click.FloatRange(0), default=None,
+              help="Dollars per million prompt tokens (for the cost estimate).")
+@click.option("--price-out", type=click.FloatRange(0), default=None,
+              help="Dollars per million completion tokens.")
+@click.option("--no-decontaminate", is_flag=True, help="Skip the decontamination filter.")
+@click.option("-o", "--output", "outdir", required=True,
+              help="Directory for kept.jsonl, rejected.jsonl and manifest.json.")
+@click.option("--store", "store_path", default=None,
+              help="Run store (replies and verdicts; default OUTDIR/store.sqlite).")
+@click.option("--workers", type=click.IntRange(1), envvar="HARNESS_WORKERS",
+              default=lambda: default_workers(), show_default="the number of cores")
+@click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
+              show_default=True, help="Wall-clock seconds per test run.")
+@click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
+              envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--image", envvar="HARNESS_IMAGE", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print funnel, tokens and time as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
+def generate(model: str, base_url: str | None, seeds_path: str, problems: int, rounds: int,
+             solutions: int, tests_per_problem: int, max_repairs: int, evolve: bool,
+             concurrency: int, request_timeout: float, max_retries: int, max_tokens: int,
+             seed: int, price_in: float | None, price_out: float | None,
+             no_decontaminate: bool, outdir: str, store_path: str | None, workers: int,
+             timeout: float, min_mutation_score: float, image: str | None, as_json: bool,
+             progress: bool | None) -> None:
+    """Generate verified samples with a model, from seed problems, into OUTDIR."""
+    from harness.config import VerifyConfig
+    from harness.generate.command import run_command
+
+    if (price_in is None) != (price_out is None):
+        raise click.UsageError("give both --price-in and --price-out, or neither")
+    verify_config = VerifyConfig(timeout=timeout, min_mutation_score=min_mutation_score,
+                                 workers=workers)
+    try:
+        run_command(model=model, base_url=base_url, outdir=outdir, store=store_path,
+                    image=image, verify=verify_config, console=err_console,
+                    progress=sys.stderr.isatty() if progress is None else progress,
+                    as_json=as_json, seeds_path=seeds_path, problems=problems,
+                    rounds=rounds, solutions=solutions, tests=tests_per_problem,
+                    max_repairs=max_repairs, evolve=evolve, concurrency=concurrency,
+                    timeout=request_timeout, max_retries=max_retries, max_tokens=max_tokens,
+                    seed=seed, price_in=price_in, price_out=price_out,
+                    decontaminate=not no_decontaminate)
+    except HarnessError as exc:
+        _fail(exc)
 
 
 @main.group()

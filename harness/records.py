@@ -20,6 +20,7 @@ REASONS: dict[str, str] = {
     "resource_limit": "the run hit its limit on tasks (threads, processes) or open files",
     "crashed": "the run died (signal, early exit, no result record)",
     "missing_dependency": "the sample imports a module the sandbox image lacks",
+    "tampering": "the tests patch builtins or the solution's own definitions: they verify nothing",
     "trivial_tests": "the tests pass against a degenerate stand-in of the solution",
     "weak_tests": "the tests let too many behaviour-changing mutants survive",
     "unverified": "a check that was asked for could not run or could not decide (fail closed)",

@@ -25,5 +25,7 @@ def sandbox_image() -> str:
 def pool(sandbox_image: str) -> Iterator[Pool]:
     """One slot, so that a sample and the one after it share a container."""
     with Pool(size=1, image=sandbox_image, limits=Limits(timeout=5.0),
-              run_id="pytest-hostile") as p:
+              run_id=f"pytest-hostile-{os.getpid()}") as p:
+        # Per session: closing a pool removes every container of its run id, and other
+        # sessions (a colleague's worktree) may run the suite meanwhile.
         yield p

@@ -79,6 +79,19 @@ CASES: list[tuple[str, Observed, Status, str]] = [
     ("a test's MemoryError", Observed(1, "pytest", record=record(
         complete=True, collected=1, tests=[one_test("failed", "E   MemoryError")],
         collect_errors=[])), Status.MEMORY_LIMIT, "raised MemoryError"),
+    # A test module too big to collect: the collection error is a MemoryError, not a
+    # failure of the tests (nothing was collected, or only part).
+    ("a collection MemoryError", Observed(1, "pytest", record=record(
+        complete=True, collected=0, tests=[],
+        collect_errors=["test_solution.py:1: in <module>\n    x = [\nE   MemoryError"])),
+     Status.MEMORY_LIMIT, "collecting the tests ran out of memory"),
+    ("a collection MemoryError, some tests collected", Observed(1, "pytest", record=record(
+        complete=True, collected=3, tests=[one_test("passed")] * 3,
+        collect_errors=["ok", "E   MemoryError"])),
+     Status.MEMORY_LIMIT, "collecting the tests ran out of memory"),
+    ("another collection error", Observed(1, "pytest", record=record(
+        complete=True, collected=0, tests=[], collect_errors=["E   ImportError: nope"])),
+     Status.FAILED, "collection failed"),
     ("nonzero exit", Observed(1, "pytest", record=passing()), Status.FAILED, "exit code 1"),
     ("pass", Observed(0, "pytest", record=passing()), Status.OK, ""),
 ]

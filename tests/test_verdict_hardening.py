@@ -218,3 +218,19 @@ def test_hostile_text_never_breaks_writing_or_the_summary(tmp_path: Path,
         assert got["fine"]["verdict"] == "keep"
     kept = [json.loads(x)["id"] for x in (tmp_path / "keep.jsonl").read_text().splitlines()]
     assert "fine" in kept
+
+
+def test_tests_that_patch_builtins_or_the_solution_are_rejected(session: Session) -> None:
+    solution = ("def _norm(x: int) -> int:\n    return abs(x)\n\n"
+                "def dist(a: int, b: int) -> int:\n    return _norm(a - b) + 1\n")
+    patch_helper = ("import solution\nfrom solution import dist\n"
+                    "solution._norm = lambda x: x * x - 1\n\n"
+                    "def test_d():\n    assert dist(3, 3) == 0\n    assert dist(2, 0) == 4\n")
+    patch_builtin = ("import builtins\nfrom solution import dist\n"
+                     "builtins.abs = lambda x: 41\n\n"
+                     "def test_d():\n    assert dist(3, 1) == 42\n    assert dist(0, 9) == 42\n")
+    got = verdicts(session, sample("helper", solution, patch_helper, "dist"),
+                   sample("builtin", solution, patch_builtin, "dist"))
+    for ident in ("helper", "builtin"):
+        assert "tampering" in got[ident].reasons, got[ident].checks.get("probes")
+        assert got[ident].checks["probes"]["tampering"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.config import VerifyConfig, wall_backstop
 from harness.languages import language_of
+from harness.probes.asserts import suggest
 from harness.probes.base import PROBES, Probe
 from harness.probes.targets import merge, targets
 from harness.records import Sample
@@ -30,8 +31,8 @@ class ProbesStage(ProbeStage):
     """Every chosen probe, local ones first, then one sandbox job for the others."""
 
     name = "probes"
-    reasons = ("trivial_tests", "weak_tests", "test_failed", "crashed", "timeout",
-               "unverified")
+    reasons = ("tampering", "trivial_tests", "weak_tests", "test_failed", "crashed",
+               "timeout", "unverified")
     sandboxed = True
 
     def __init__(self, config: VerifyConfig) -> None:
@@ -71,6 +72,11 @@ class ProbesStage(ProbeStage):
         data = merge(replies)
         if data.get("errors"):
             facts["errors"] = data["errors"][:5]
+        reasons: list[str] = []
+        tampered = data.get("tampering")
+        if isinstance(tampered, list) and tampered:  # checked whatever else went wrong
+            facts["tampering"] = tampered[:20]
+            reasons.append("tampering")
         failed = data.get("baseline_failed")
         if isinstance(failed, dict):
             # The tests passed under pytest, but not when run again where no report can
@@ -80,15 +86,21 @@ class ProbesStage(ProbeStage):
                 "failed": why, "message": str(failed.get("message") or "")[:1000],
                 "explanation": "the tests passed under pytest but not when the probes ran "
                                "them again on the unchanged solution"}
-            return [BASELINE_REASONS.get(why.split(":")[0], "test_failed")]
+            return [*reasons, BASELINE_REASONS.get(why.split(":")[0], "test_failed")]
         if data.get("skipped"):
             facts["not_run"] = data["skipped"][:20]
-        reasons: list[str] = []
         for probe in remote:
             found, facts[probe.fact_key] = probe.judge(sample, data)
             reasons += found
         undecided = [p.undecided(data) for p in remote]
         why = "; ".join(u for u in undecided if u)
+        survivors = (facts.get("mutation") or {}).get("survivors") or []
+        if reasons and survivors and len(names) == 1:
+            # Evidence a person can act on: the asserts that would kill the survivors.
+            suggested = suggest(pool, sample, names[0], survivors, self.config.mutant_limit,
+                                self.config.limits)
+            if suggested:
+                facts["suggested_asserts"] = suggested
         return reasons + (self._unverified(facts, why) if why else [])
 
     def _unverified(self, facts: dict[str, Any], why: str) -> list[str]:
@@ -123,6 +135,10 @@ class ProbesStage(ProbeStage):
     def explain(self, facts: dict[str, Any], reason: str) -> str:
         if reason == "unverified":
             return f"not probed: {facts.get('unverified', '')}"
+        if reason == "tampering":
+            return "the tests change " + ", ".join(
+                f"{t.get('what')} ({t.get('how')})" if isinstance(t, dict) else str(t)
+                for t in facts.get("tampering", [])[:5])
         if "baseline_failed" in facts and reason in (*BASELINE_REASONS.values(), "test_failed"):
             failed = facts["baseline_failed"]
             return f"probes' rerun: {failed.get('failed')}: {failed.get('message', '')[:200]}"

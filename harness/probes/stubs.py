@@ -23,7 +23,8 @@ class Stubs(Probe):
         return ("trivial_tests",) if passing else (), facts
 
     def undecided(self, data: dict[str, Any]) -> str:
-        skipped = [s for s in data.get("skipped") or [] if "stub " in s]
+        skipped = [s for s in data.get("skipped") or [] if s.startswith("stub ")
+                   or ": stub " in s]
         return f"{len(skipped)} stand-in(s) did not run within the time budget" if skipped \
             else ""
 

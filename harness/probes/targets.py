@@ -83,6 +83,10 @@ def merge(replies: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                          for s in data.get("stubs") or []]
         out["skipped"] += [f"{target}: {s}" for s in data.get("skipped") or []]
         out["errors"] += [f"{target}: {e}" for e in data.get("errors") or []]
+        if data.get("tampering"):
+            out.setdefault("tampering", []).extend(data["tampering"])
+        if data.get("mutants_failed") and "mutants_failed" not in out:
+            out["mutants_failed"] = data["mutants_failed"]
         for mutant in data.get("mutants") or []:
             by_id.setdefault(mutant.get("id"), []).append(mutant)
     for seen in by_id.values():

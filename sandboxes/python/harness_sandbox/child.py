@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from harness_sandbox import pytest_job
 from harness_sandbox.confine import enter_sandbox, write_all
@@ -42,7 +42,8 @@ def child_main(req: RunRequest, uid: int, workdir: str, fds: dict[str, int],
             argv = job.get("argv") or []
             os.execvpe(argv[0], argv, env)
         if kind == JobKind.PYTEST:
-            record = pytest_job.run(job.get("args") or [], workdir, bool(job.get("rewrite")))
+            record = cast(ResultRecord, pytest_job.run(job.get("args") or [], workdir,
+                                                       bool(job.get("rewrite"))))
         elif kind == JobKind.CALL:
             if handler is None:
                 raise LookupError(missing)

@@ -50,7 +50,7 @@ def classify(seen: Observed) -> RunReply:
     record = parse_record(seen.record)
     for key in ("collected", "tests", "collect_errors", "data"):
         if key in record:
-            reply[key] = record[key]  # type: ignore[literal-required]
+            reply[key] = record[key]
     status, detail = _verdict(seen, sig, record)
     reply["status"], reply["detail"] = status.value, detail
     return reply
@@ -88,6 +88,11 @@ def _verdict(seen: Observed, sig: int | None, record: dict[str, Any]) -> tuple[S
     tests = record.get("tests") or []
     if any("MemoryError" in (t.get("message") or "") for t in tests if t["outcome"] != "passed"):
         return Status.MEMORY_LIMIT, "a test raised MemoryError"
+    errors = record.get("collect_errors") or []
+    if any("MemoryError" in str(e) for e in (errors if isinstance(errors, list) else [errors])):
+        # A test module too big to import (or one that allocates at import): not a failure
+        # of the tests, a run out of memory.
+        return Status.MEMORY_LIMIT, "collecting the tests ran out of memory (MemoryError)"
     collected = record.get("collected") or 0
     bad = [t for t in tests if t["outcome"] != "passed"]
     if record.get("collect_errors"):

@@ -246,6 +246,9 @@ class ProbeRecord(TypedDict, total=False):
     cut: ProbeRecord
     progress: ProbeRecord
     search: list[Any]  # [input as {name: repr} or None, calls tried]
+    # The baseline's only: [what, how] for each builtin or solution definition the tests
+    # replaced, added or removed ("builtins.len", "replaced"), after collection or the run.
+    tampering: list[list[str]]
 
 
 # ---------------------------------------------------------------- framing

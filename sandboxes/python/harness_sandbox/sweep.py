@@ -1,22 +1,28 @@
-"""Cleaning up after a run: killing every process of the run's uid, removing its files,
-and telling whether the container's scratch space is clean again.
+"""Cleaning up after a run: killing every process of the run's uid, removing its files
+and its IPC objects (POSIX message queues, System V shared memory, semaphores and message
+queues), and telling whether the container's scratch space and IPC are clean again.
 
 Runs in the fork server (PID 1), which takes the run's uid for the moment it needs.
 """
 
 from __future__ import annotations
 
-import _signal
+import ctypes
 import os
 import shutil
 import signal
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 SCRATCH = ("/work", "/tmp", "/dev/shm", "/cache")
-# As plain numbers, through the C module: signal's wrappers make an enum of each signal,
-# twice per run.
+MQUEUE = "/dev/mqueue"  # POSIX message queues (Docker mounts the IPC namespace's own here)
+SYSVIPC = ("shm", "sem", "msg")  # /proc/sysvipc/<kind>: the IPC namespace's System V objects
+IPC_RMID = 0
+# The C module itself: signal's wrappers make an enum of each signal, twice per run.
+_signal: Any = getattr(signal, "_signal", signal)
+# As plain numbers, through the C module.
 EVERY_SIGNAL = frozenset(int(s) for s in signal.valid_signals())
 
 
@@ -31,8 +37,92 @@ def full_scratch() -> str | None:
     return None
 
 
+def _find_libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _find_libc()  # looked up once, in the fork server
+
+
+def ipc_objects(uid: int | None = None) -> list[tuple[str, int]]:
+    """(kind, id) of the System V IPC objects owned or created by `uid` (None: all)."""
+    found = []
+    for kind in SYSVIPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                header = fh.readline().split()
+                rows = [line.split() for line in fh]
+        except OSError:
+            continue
+        try:
+            at_id, at_uid, at_cuid = (header.index(n) for n in (
+                {"shm": "shmid", "sem": "semid", "msg": "msqid"}[kind], "uid", "cuid"))
+        except ValueError:
+            continue
+        for row in rows:
+            try:
+                if uid is None or uid in (int(row[at_uid]), int(row[at_cuid])):
+                    found.append((kind, int(row[at_id])))
+            except (IndexError, ValueError):
+                continue
+    return found
+
+
+def _remove_ipc(uid: int) -> str:
+    """Remove `uid`'s IPC objects (we run as `uid`: its owner or creator may); what failed."""
+    failed = []
+    try:
+        names = os.listdir(MQUEUE)
+    except OSError:
+        names = []
+    for name in names:
+        path = os.path.join(MQUEUE, name)
+        try:
+            if os.lstat(path).st_uid == uid:
+                os.unlink(path)  # mq_unlink: the queue goes once no process holds it
+        except OSError as exc:
+            failed.append(f"{path}: {exc.strerror}")
+    for kind, ipc_id in ipc_objects(uid):
+        if _LIBC is None:
+            failed.append("no libc to remove System V IPC with")
+            break
+        remove: Callable[..., int] = {
+            "shm": lambda i: _LIBC.shmctl(i, IPC_RMID, None),
+            "sem": lambda i: _LIBC.semctl(i, 0, IPC_RMID),
+            "msg": lambda i: _LIBC.msgctl(i, IPC_RMID, None),
+        }[kind]
+        if remove(ipc_id) != 0:
+            errno = ctypes.get_errno()
+            if errno not in (22, 43):  # EINVAL, EIDRM: gone already
+                failed.append(f"System V {kind} {ipc_id}: {os.strerror(errno)}")
+    return "; ".join(failed)
+
+
+def ipc_dirty() -> str | None:
+    """Any message queue or System V object left: nothing of ours makes one, so it is a
+    sample's that the sweep could not remove (or that outlived it, still attached)."""
+    try:
+        queues = os.listdir(MQUEUE)
+    except OSError:
+        queues = []
+    if queues:
+        return f"{MQUEUE} still holds {len(queues)} message queue(s) after cleanup"
+    left = ipc_objects()
+    if left:
+        return "System V IPC objects left after cleanup: " + \
+            ", ".join(f"{kind} {ipc_id}" for kind, ipc_id in left[:10])
+    return None
+
+
 def scratch_dirty() -> str | None:
-    """After cleanup the sample-owned scratch must be empty; anything else taints the slot."""
+    """After cleanup the sample-owned scratch must be empty, and no IPC object may be left;
+    anything else taints the slot."""
+    dirty = ipc_dirty()
+    if dirty:
+        return dirty
     for path in SCRATCH:
         try:
             st = os.statvfs(path)
@@ -74,6 +164,7 @@ def sweep(uid: int, workdir: str, clean: bool, keep_cache: bool = False) -> str 
                 _remove_owned(uid, roots)
             except OSError as exc:  # what stays behind taints the slot (_scratch_dirty)
                 failed = str(exc)
+            failed = "; ".join(filter(None, [failed, _remove_ipc(uid)]))
     finally:
         os.setresuid(0, 0, 0)
         while _signal.sigtimedwait(EVERY_SIGNAL, 0) is not None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness_sandbox import pytest_job
+from harness_sandbox.probelib import mutants
 from harness_sandbox.probelib.runner import run_probes
 from harness_sandbox.probelib.strategies import warm as _warm_strategies
 from harness_sandbox.protocol import SOLUTION_FILE
@@ -33,7 +34,8 @@ def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
     if source is None:
         return {"stubs": [], "mutants": [], "mutation_score": None, "skipped": [],
                 "errors": [f"{SOLUTION_FILE} is missing or not text"]}
-    return run_probes(
+    mutants.last_failure = None
+    report = run_probes(
         workdir,
         payload["entry_point"],
         list(payload["tests_files"]),
@@ -45,3 +47,14 @@ def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
         prepare=confine,
         reset=reset,
     )
+    failed = mutants.last_failure
+    if failed and "mutants" in payload["probes"]:
+        # No mutants, hence no score: the host must not read the absence as a pass.
+        report["mutants_failed"] = failed
+        report["mutation_score"] = None
+        report["mutants"] = []
+        report.setdefault("errors", []).append(f"mutant generation failed: {failed}")
+        # Also listed as not run: today's host takes "no score, a mutant not run" as a
+        # probe that could not decide (unverified), where no mutant at all would pass.
+        report.setdefault("skipped", []).append(f"mutant generation failed: {failed}")
+    return report

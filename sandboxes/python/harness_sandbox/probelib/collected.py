@@ -1,7 +1,7 @@
 """The tests, collected once, and the swap of the solution's objects wherever they hold them.
 
-Collection happens in the probing process; each forked child then runs the collected
-items against one variant, with pytest's own protocol where marks must be honoured.
+Collection happens once, in a forked child; each variant then runs in a process forked
+from it, item by item (`itemrun`: no verdict from anything the sample can hook).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from _pytest.outcomes import Skipped
 
+from harness_sandbox.probelib import items as itemrun
 from harness_sandbox.probelib.equivalence import CallTimeout, call_with_timeout
 
 Record = dict[str, Any]
@@ -54,14 +55,10 @@ class Collected:
             sys.meta_path[:] = hooks
         self.items = list(self.session.items)
         self.workdir = os.path.realpath(workdir)
-        # Items with marks go through pytest's protocol, which honours them (skip, xfail,
-        # filterwarnings...), and so do items with fixtures: some (tmp_path) read what
-        # pytest's report hooks leave on the item.
-        self._plain = [not getattr(item, "fixturenames", ()) and
-                       next(iter(item.iter_markers()), None) is None for item in self.items]
-        self._reports: list[Any] = []
-        self.config.pluginmanager.register(self, "probelib-reports")
-        self._seen, self._local = -1, []
+        # What each item's marks ask for, read once: every variant is forked after this.
+        self._plans = [itemrun.plan(item) for item in self.items]
+        self._seen = -1
+        self._local: list[Any] = []
         # module name -> its file is in the work dir
         self._preloaded = preloaded
         self._verdicts: dict[str, bool] = {}
@@ -80,38 +77,23 @@ class Collected:
         began, began_cpu = time.monotonic(), time.process_time()
 
         state = self.session._setupstate
+        logging_plugin = self.config.pluginmanager.get_plugin("logging-plugin")
 
         def loop() -> Record:
             for i, item in enumerate(self.items):
                 nextitem = self.items[i + 1] if i + 1 < len(self.items) else None
-                if self._plain[i]:
-                    try:  # no marks to honour: run it without pytest's reports (5x faster)
-                        state.setup(item)
-                        item.runtest()
-                        state.teardown_exact(nextitem)
-                    except CallTimeout:
-                        raise
-                    except Skipped:
-                        outcomes["tests_skipped"] += 1
-                        continue
-                    except BaseException as exc:
-                        where = self._where(exc) if explain else ""
-                        return {"passed": False, "ran": i + 1, "failed": item.nodeid,
-                                "message": f"{where}{type(exc).__name__}: {exc}"[:300]}
-                    outcomes["tests_passed"] += 1
+                try:  # judged by what it raises: no report or hook of pytest's has a say
+                    passed = itemrun.run(item, nextitem, state, self._plans[i], logging_plugin)
+                except CallTimeout:
+                    raise
+                except Skipped:
+                    outcomes["tests_skipped"] += 1
                     continue
-                # The whole hook, not runtestprotocol alone: plugins (warnings' filters)
-                # wrap it; the reports come back through `pytest_runtest_logreport`.
-                self._reports.clear()
-                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-                reports = list(self._reports)
-                failed = next((r for r in reports if r.failed), None)
-                if failed is not None:
-                    message = str(failed.longrepr)[:300]
-                    return {"passed": False, "ran": i + 1, "message": message,
-                            "failed": "timeout" if "CallTimeout" in message else item.nodeid}
-                outcomes["tests_skipped" if any(r.skipped for r in reports)
-                         else "tests_passed"] += 1
+                except BaseException as exc:
+                    where = self._where(exc) if explain else ""
+                    return {"passed": False, "ran": i + 1, "failed": item.nodeid,
+                            "message": f"{where}{type(exc).__name__}: {exc}"[:300]}
+                outcomes["tests_passed" if passed else "tests_skipped"] += 1
             return {"passed": True, "ran": len(self.items), **outcomes}
 
         try:
@@ -124,10 +106,6 @@ class Collected:
         record["seconds"] = time.monotonic() - began
         record["cpu"] = time.process_time() - began_cpu
         return record
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        """pytest's hook: the reports of the item running through pytest's protocol."""
-        self._reports.append(report)
 
     def _where(self, exc: BaseException) -> str:
         """"file:line: source" of the innermost frame in the work dir that `exc` went

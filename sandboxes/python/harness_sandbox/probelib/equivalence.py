@@ -5,25 +5,39 @@ calls the tests themselves made, those calls with each int argument (or list of 
 set to an edge value or one of the solution's constants ±1, then values hypothesis
 draws for the parameters' annotations or the shapes of the tests' inputs
 (`strategies`); the first difference found on an input of ours (not the tests') is
-shrunk (`shrink`). Two calls differ when their results differ by `==`, when one raises
-and the other does not, when they raise different exception types, when they leave the
-arguments different, or when only the mutant runs out of time. `Inputs` keeps the
+shrunk (`shrink`). Two calls differ when their results differ by structure (`compare`:
+type, then canonical value, never the results' own `__eq__`), when one raises and the
+other does not, when they raise exceptions of different classes (by qualified name; the
+solution's own exception classes also by arguments), when they leave the arguments
+different, or when only the mutant runs out of time. A call whose results cannot be
+compared by structure (a generator, a C object's hidden state, a cycle) is *unknown*:
+it neither agrees nor tells the two apart, and a search that met one calls no mutant
+equivalent (`Search.unknown`). `Inputs` keeps the
 solution's answers, so each further survivor costs only its own calls; time (CPU) is a
 cap, not the bound.
 """
 
 from __future__ import annotations
 
-import _signal
 import copy
 import inspect
-import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness_sandbox.probelib.compare import (
+    DIFFERENT,
+    SAME,
+    UNKNOWN,
+    Form,
+    Unknown,
+    canonical,
+    compare,
+    same,
+    why_unknown,
+)
 from harness_sandbox.probelib.shrink import shrink
 from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
@@ -36,6 +50,10 @@ ANSWERS_CAP = 0.5  # CPU seconds the solution's answers may take in one process,
 WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut by wall time
 ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
+MAX_FORMS = 5000  # the solution's answers whose canonical forms are kept
+
+
+_getsignal: Callable[[int], Any] = getattr(signal, "_signal", signal).getsignal  # the C module's
 
 
 class CallTimeout(BaseException):
@@ -56,7 +74,7 @@ def call_with_timeout(fn: Callable[[], Any], seconds: float, wall: float | None 
     for sig in (signal.SIGPROF, signal.SIGALRM):
         # Installed once and left: a disarmed timer never fires, and re-installing
         # around each of thousands of calls costs more than the calls.
-        if _signal.getsignal(sig) is not _on_alarm:  # signal's wrapper costs 10x more
+        if _getsignal(sig) is not _on_alarm:  # signal's wrapper costs 10x more
             signal.signal(sig, _on_alarm)
     signal.setitimer(signal.ITIMER_PROF, seconds, ALARM_REPEAT)
     signal.setitimer(signal.ITIMER_REAL, wall, ALARM_REPEAT)
@@ -126,24 +144,24 @@ def _plain_copy(value: Any, seen: set[int]) -> Any:
     return _NOT_PLAIN
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    try:
-        return a is b or bool(a == b)
-    except Exception:  # an __eq__ that fails tells nothing apart
-        return False
+def judge(first: Outcome, second: Outcome, forms: tuple[Form, Form] | None = None) -> str:
+    """SAME, DIFFERENT or UNKNOWN: whether two outcomes of the same call tell the two
+    functions apart, by structure (`compare`). `forms`: the canonical forms of `first`'s
+    value and arguments after, made once (`Inputs.forms`)."""
+    if first[0] != second[0]:
+        return DIFFERENT
+    if first[0] == "timeout":
+        return SAME
+    # A result, or an exception by class (and args, for the solution's own classes).
+    verdict = compare(first[1], second[1], forms and forms[0])
+    if verdict != SAME:
+        return verdict
+    return compare(first[2], second[2], forms and forms[1])
 
 
 def differs(first: Outcome, second: Outcome) -> bool:
-    """Whether two outcomes of the same call tell the two functions apart."""
-    if first[0] != second[0]:
-        return True
-    if first[0] == "raise":
-        return type(first[1]) is not type(second[1])
-    if first[0] == "timeout":
-        return False
-    return not _same(first[1], second[1]) or not _same(first[2], second[2])
+    """Whether two outcomes of the same call are known to tell the two functions apart."""
+    return judge(first, second) == DIFFERENT
 
 
 class Inputs:
@@ -159,6 +177,7 @@ class Inputs:
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
+        self._forms: dict[int, tuple[Outcome, tuple[Form, Form]]] = {}
         self.drawing = 0.0  # CPU seconds spent in hypothesis, kept off any survivor's cap
         self.answering = 0.0  # CPU seconds spent computing the solution's answers
 
@@ -170,7 +189,7 @@ class Inputs:
             key = ""
         if 0 < len(key) <= MAX_KEY and key in self._answers:
             known, answer = self._answers[key]
-            if _same(known, call):
+            if same(known, call):
                 return answer
         if self.answering > ANSWERS_CAP:  # a slow solution: the inputs left tell nothing
             return "timeout", None, None
@@ -183,6 +202,17 @@ class Inputs:
             except Exception:  # not copyable: not remembered
                 pass
         return answer
+
+    def forms(self, answer: Outcome) -> tuple[Form, Form] | None:
+        """The canonical forms of one of the solution's answers, made once per answer."""
+        known = self._forms.get(id(answer))
+        if known is not None and known[0] is answer:
+            return known[1]
+        if len(self._forms) >= MAX_FORMS or answer[0] == "timeout":
+            return None
+        forms = (Form(answer[1]), Form(answer[2]))
+        self._forms[id(answer)] = (answer, forms)
+        return forms
 
     def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
         """Every input to compare on, in order, each with whether it is ours (worth
@@ -206,7 +236,10 @@ class Search:
     """The result of a search: a distinguishing input, and how many inputs agreed."""
 
     found: dict[str, str] | None = None
-    agreed: int = 0  # inputs on which both returned the same and the solution returned
+    # Inputs on which both returned the same and the solution returned; 0 when `unknown`:
+    # an answer that could not be compared leaves equivalence unknown, however many agreed.
+    agreed: int = 0
+    unknown: str | None = None  # why some input's answers could not be compared
 
 
 def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
@@ -225,33 +258,47 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
     def in_time() -> bool:
         return time.process_time() - began - (inputs.drawing - drawn_before) <= total
 
+    unknown: list[Outcome] = []
+
     def tells_apart(call: Call) -> tuple[Outcome, Outcome] | None:
         first = inputs.answer(call)
         if first[0] == "timeout":
             return None  # the solution itself does not answer: no evidence either way
         second = outcome(mutant_fn, call)
-        return (first, second) if differs(first, second) else None
+        verdict = judge(first, second, inputs.forms(first))
+        if verdict == UNKNOWN:
+            unknown.append(first)
+        return (first, second) if verdict == DIFFERENT else None
 
     for ours, call in inputs.calls(observed):
         if not in_time():
             break  # what agreed so far stands
+        met = len(unknown)
         pair = tells_apart(call)
         if pair is None:
-            result.agreed += inputs.answer(call)[0] == "ok"
+            result.agreed += inputs.answer(call)[0] == "ok" and len(unknown) == met
             continue
         if ours and pair[1][0] != "timeout":  # a hang costs the whole call budget a step
             kinds = (pair[0][0], pair[1][0])
 
             def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
                 # Differs the same way: no trading two answers for two exceptions.
-                found = in_time() and tells_apart(c)
-                return bool(found) and (found[0][0], found[1][0]) == kinds
+                found = tells_apart(c) if in_time() else None
+                return found is not None and (found[0][0], found[1][0]) == kinds
 
             call = shrink(call, alike)
             pair = tells_apart(call) or pair
         result.found = _report(call, *pair)
         break
+    if unknown and result.found is None:
+        result.agreed = 0
+        result.unknown = _why_unknown(unknown[0])
     return result
+
+
+def _why_unknown(first: Outcome) -> str:
+    why = why_unknown(first[1]) or why_unknown(first[2]) or "the answers could not be compared"
+    return f"answers not comparable by structure: {why}"[:300]
 
 
 def draw_distinguishing_input(solution_fn: Callable[..., Any], mutant_fn: Callable[..., Any],
@@ -281,14 +328,23 @@ def code_constants(fn: Any) -> list[int]:
 def _show(o: Outcome) -> str:
     if o[0] == "timeout":
         return "timeout"
-    return ("raises " + repr(o[1]) if o[0] == "raise" else repr(o[1]))[:300]
+    try:
+        shown = repr(o[1])
+    except Exception as exc:  # a hostile __repr__
+        shown = f"<unprintable: {type(exc).__name__}>"
+    if " at 0x" in shown:  # a default repr says nothing of the value
+        try:
+            shown = f"{shown[:120]} with structure {canonical(o[1])!r}"
+        except Unknown:
+            pass
+    return ("raises " + shown if o[0] == "raise" else shown)[:300]
 
 
 def _report(call: Call, first: Outcome, second: Outcome) -> dict[str, str]:
     args, kwargs = call
     shown = ", ".join([*(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     report = {"args": f"({shown})"[:300], "solution": _show(first), "mutant": _show(second)}
-    if first[0] == second[0] == "ok" and _same(first[1], second[1]):
+    if first[0] == second[0] == "ok" and same(first[1], second[1]):
         after = [", ".join(repr(a) for a in o[2][0])[:140] for o in (first, second)]
         report["note"] = f"the arguments differ after the call: ({after[0]}) vs ({after[1]})"
     return report

@@ -44,7 +44,9 @@ Timeout = float | Callable[[int, list[Record], bool], float]
 
 def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
               prepare: Callable[[], None] | None = None,
-              reset: Callable[[], None] | None = None) -> list[Record]:
+              reset: Callable[[], None] | None = None,
+              isolate: bool = False,
+              after: Callable[[int, Record], None] | None = None) -> list[Record]:
     """Each body() in turn in forked children, as many per child as it survives.
 
     A fork costs more than most test suites take to run, so one child runs variant after
@@ -57,6 +59,12 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
     {"skipped", "setup_error"}. `reset()` runs here when a child died or hung, before
     it is waited for: it must end the child and whatever it left running (where this
     process may not signal them itself).
+
+    `isolate`: each body runs in a process of its own, forked by the child after
+    `prepare()` (so from the state `prepare` left, where nothing of the bodies ran):
+    no body sees what another did. The child relays the records, and learns each with
+    `after(index, record)` (which may add to it) before it goes out and the next body is
+    forked; a body that dies is reported by the child, which goes on with the next.
     """
     limit = timeout if callable(timeout) else (lambda _index, _results, _fresh: timeout)
     results: list[Record] = []
@@ -90,11 +98,14 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
                     for _ in bodies[start:]:
                         _send(write_fd, {"ran": 0, "skipped": True, "setup_error": why})
                     os._exit(1)
-                for body in bodies[start:]:
-                    record = body()
+                for index, body in enumerate(bodies[start:], start):
+                    if isolate:
+                        _isolated(body, index, write_fd, after)
+                        continue
+                    done = body()
                     if os.getpid() != me:  # a process the tests forked must not report
                         os._exit(1)
-                    _send(write_fd, record)
+                    _send(write_fd, done)
                 os._exit(0)
             except BaseException:
                 pass
@@ -117,6 +128,7 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
             buffer += chunk
             while b"\n" in buffer and len(results) < len(bodies):
                 line, buffer = buffer.split(b"\n", 1)
+                record: Record | None
                 try:  # the child's lines are not trusted: only known fields, well typed
                     record = _sanitized(json.loads(line))
                 except (ValueError, RecursionError):
@@ -128,7 +140,7 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
                         extend, int | float) else span
                     deadline = time.monotonic() + extend
                     continue
-                results.append(record if _complete(record) else
+                results.append(record if record is not None and _complete(record) else
                                {"crashed": "no complete record"})
                 if len(results) < len(bodies):
                     span = limit(len(results), results, False)
@@ -143,8 +155,100 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
         os.close(read_fd)
         if fate is not None and len(results) < len(bodies):
             # The body that was running when its child died or hung.
-            results.append({**interim, "cut": fate} if _complete(interim) else fate)
+            results.append({**interim, "cut": fate} if interim is not None and
+                           _complete(interim) else fate)
     return results
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _find_prctl() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+PRCTL = _find_prctl()  # looked up once, in the fork server: it costs ~3 ms each time
+
+
+def _isolated(body: Callable[[], Record], index: int, out_fd: int,
+              after: Callable[[int, Record], None] | None) -> None:
+    """In fork_many's child: run `body` in a process forked for it, relaying its lines
+    to `out_fd`; exactly one final record goes out for it."""
+    read_fd, write_fd = os.pipe()
+    for wait in (0.01, 0.05, 0.1, 0.2, 0.5, None):  # the last variant's processes may
+        try:                                        # still count against RLIMIT_NPROC
+            pid = os.fork()
+            break
+        except BlockingIOError:
+            if wait is None:
+                os.close(read_fd)
+                os.close(write_fd)
+                failed: Record = {"crashed": "could not fork"}
+                if after is not None:
+                    after(index, failed)
+                _send(out_fd, failed)
+                return
+            time.sleep(wait)
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            os.setpgid(0, 0)  # its own group: ended with whatever it starts
+            if PRCTL is not None:  # and with the child, if that is killed first
+                PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            me = os.getpid()
+            _CHANNEL["fd"] = write_fd
+            done = body()
+            if os.getpid() == me:  # a process the tests forked must not report
+                _send(write_fd, done)
+                # Wait to be killed: in a container, a process that exits by itself
+                # can take ~50 ms to be reaped, one killed ~1 ms.
+                while True:
+                    signal.pause()
+        except BaseException:
+            pass
+        os._exit(1)
+    os.close(write_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    buffer = b""
+    interim: Record | None = None
+    final: Record | None = None
+    while final is None:
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk or len(buffer) > RECORD_CAP:
+            break
+        buffer += chunk
+        while b"\n" in buffer and final is None:
+            line, buffer = buffer.split(b"\n", 1)
+            record: Record | None
+            try:
+                record = _sanitized(json.loads(line))
+            except (ValueError, RecursionError):
+                record = None
+            if isinstance(record, dict) and isinstance(record.get("progress"), dict):
+                interim = record["progress"]
+                _send(out_fd, record)  # relayed at once: it moves the deadline
+            else:
+                final = record if record is not None and _complete(record) else \
+                    {"crashed": "no complete record"}
+    for target in (-pid, pid):
+        with contextlib.suppress(OSError):
+            os.kill(target, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    os.close(read_fd)
+    if final is None:  # it died (or sent too much) before its record
+        cut: Record = {"crashed": "no complete record"}
+        final = {**interim, "cut": cut} if interim is not None and _complete(interim) \
+            else cut
+    if after is not None:
+        after(index, final)
+    _send(out_fd, final)
 
 
 # The fields a child's record may carry, and their types (anything else is dropped).
@@ -153,7 +257,7 @@ _FIELDS: dict[str, type] = {
     "passed": bool, "skipped": bool, "timeout": bool, "sample_fault": bool,
     "seconds": float, "cpu": float, "setup_seconds": float, "extend": float,
     "failed": str, "message": str, "error": str, "crashed": str, "setup_error": str,
-    "search_skipped": str, "cut": dict, "progress": dict, "search": list,
+    "search_skipped": str, "cut": dict, "progress": dict, "search": list, "tampering": list,
 }
 _FIELD_CAP = 4000  # characters of a text field
 
@@ -165,7 +269,8 @@ def _sanitized(value: Any, depth: int = 0) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for key, kind in _FIELDS.items():
         field = value.get(key)
-        if kind is float and type(field) in (int, float) and 0 <= field < 1e9:
+        if kind is float and isinstance(field, int | float) and \
+                type(field) in (int, float) and 0 <= field < 1e9:
             out[key] = float(field)  # also rules out NaN and infinities
         elif kind in (int, bool) and type(field) is kind:
             out[key] = field
@@ -175,6 +280,10 @@ def _sanitized(value: Any, depth: int = 0) -> dict[str, Any] | None:
             nested = _sanitized(field, depth + 1)
             if nested is not None:
                 out[key] = nested
+        elif key == "tampering" and isinstance(field, list):
+            out[key] = [[str(what)[:200], str(how)[:20]] for what, how in (
+                pair for pair in field[:20] if isinstance(pair, list) and len(pair) == 2
+                and all(isinstance(v, str) for v in pair))]
         elif key == "search" and isinstance(field, list) and len(field) == 2 and \
                 type(field[1]) is int and (field[0] is None or (
                     isinstance(field[0], dict) and all(

@@ -11,10 +11,22 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import CodeType
+from typing import TypeVar
+
+T = TypeVar("T")
+GENERATION_BUDGET = 5.0  # seconds of the fork server's time one sample's mutants may take
+# Why the last call of generate_mutants failed (None: it did not); the server is one thread.
+last_failure: str | None = None
+
+
+class GenerationFailed(Exception):
+    """Mutants could not be made; the message says why."""
 
 SWAP_CMP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
@@ -53,7 +65,11 @@ class Mutant:
 
     @cached_property
     def diff(self) -> str:
-        original, mutated = self.render()
+        try:
+            original, mutated = self.render()
+        except (RecursionError, MemoryError) as exc:  # unparsing a tree nested too deep
+            return f"(no diff: {type(exc).__name__} rendering the source; line {self.lineno}, " \
+                f"{self.operator})"
         return "".join(difflib.unified_diff(
             (original + "\n").splitlines(keepends=True), (mutated + "\n").splitlines(keepends=True),
             "a/solution.py", "b/solution.py", n=2))
@@ -245,24 +261,51 @@ def _order(sites: list[tuple[str, int, int, int]]) -> list[tuple[int, int]]:
     return order
 
 
-def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
+def generate_mutants(source: str, limit: int = 40,
+                     budget: float = GENERATION_BUDGET) -> list[Mutant]:
     """At most `limit` distinct mutants of `source`; same input, same list, same order.
 
-    One tree serves every mutant: each edit is made in place, compiled, then undone
+    [] when generation failed (`last_failure` says why): past `budget` seconds, or on a
+    source that does not parse or is nested too deep to walk.
+    """
+    global last_failure
+    last_failure = None
+    try:
+        return _generate(source, limit, time.monotonic() + budget, budget)
+    except GenerationFailed as exc:
+        last_failure = str(exc)
+    except SyntaxError as exc:
+        last_failure = f"solution.py does not parse: {exc.msg} (line {exc.lineno})"
+    except ValueError as exc:  # e.g. null bytes
+        last_failure = f"solution.py does not parse: {exc}"
+    except RecursionError:
+        last_failure = "solution.py is nested too deep to mutate (RecursionError)"
+    except MemoryError:
+        last_failure = "solution.py is too large or deep to mutate (MemoryError)"
+    return []
+
+
+def _generate(source: str, limit: int, deadline: float, budget: float) -> list[Mutant]:
+    """One tree serves every mutant: each edit is made in place, compiled, then undone
     (parsing and walking the source again per mutant cost more than the rest). Mutants
     are told apart by the structure of the one place where they differ from the source.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    nodes = list(_body_nodes(tree))
-    slots = _slots(tree)
-    sites = [(group, index, k, getattr(node, "lineno", 0))
-             for index, node in enumerate(nodes)
-             for k, (group, _) in enumerate(_edits(node))]
+    def check_time() -> None:
+        if time.monotonic() > deadline:
+            raise GenerationFailed(f"mutant generation took over its {budget:g} s budget")
 
-    def edited(index: int, k: int, use: Callable[[], object]) -> tuple[object, str]:
+    tree = ast.parse(source)
+    nodes = list(_body_nodes(tree))
+    check_time()
+    slots = _slots(tree)
+    sites = []
+    for index, node in enumerate(nodes):
+        if index % 256 == 0:
+            check_time()
+        sites += [(group, index, k, getattr(node, "lineno", 0))
+                  for k, (group, _) in enumerate(_edits(node))]
+
+    def edited(index: int, k: int, use: Callable[[], T]) -> tuple[T, str]:
         """`use()` while the tree carries edit k of node `index`; the edit's label."""
         node = nodes[index]
         saved = {name: list(value) if isinstance(value, list) else value
@@ -295,16 +338,19 @@ def generate_mutants(source: str, limit: int = 40) -> list[Mutant]:
     mutants: list[Mutant] = []
     seen: set[tuple[int, str]] = set()
     unchanged: dict[int, tuple[int, str]] = {}
+    def attempt(at: int) -> tuple[tuple[int, str], CodeType]:
+        return shape(at), compile(tree, "solution.py", "exec")
+
     for index, k in _order(sites):
         if len(mutants) >= limit:
             break
+        check_time()
         if index not in unchanged:
             unchanged[index] = shape(index)
             seen.add(unchanged[index])
         try:
-            (where, code), label = edited(index, k, lambda at=index: (
-                shape(at), compile(tree, "solution.py", "exec")))
-        except (SyntaxError, ValueError, TypeError, RecursionError):
+            (where, code), label = edited(index, k, functools.partial(attempt, index))
+        except (SyntaxError, ValueError, TypeError):  # an edit that makes no valid program
             continue
         if where in seen:
             continue

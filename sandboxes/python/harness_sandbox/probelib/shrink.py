@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, AnyStr
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 MAX_STEPS = 300  # calls of `still_differs` one shrink may make
@@ -50,14 +50,10 @@ def _simpler(value: Any) -> Iterator[Any]:
     elif isinstance(value, float):
         if math.isfinite(value):
             yield from (0.0, 1.0, -1.0, float(math.trunc(value)), value / 2)
-    elif isinstance(value, str | bytes):
-        yield value[:0]
-        yield value[:len(value) // 2]
-        for i in range(min(len(value), MAX_ITEMS)):
-            yield value[:i] + value[i + 1:]
-        simplest = "a" if isinstance(value, str) else b"a"
-        for i in range(min(len(value), MAX_ITEMS)):
-            yield value[:i] + simplest + value[i + 1:]
+    elif isinstance(value, str):
+        yield from _simpler_text(value, "a")
+    elif isinstance(value, bytes):
+        yield from _simpler_text(value, b"a")
     elif type(value) in (list, tuple):
         yield type(value)()
         yield value[:len(value) // 2]
@@ -79,6 +75,15 @@ def _simpler(value: Any) -> Iterator[Any]:
         for key in list(value)[:MAX_ITEMS]:
             for smaller in _simpler(value[key]):
                 yield {**value, key: smaller}
+
+
+def _simpler_text(value: AnyStr, simplest: AnyStr) -> Iterator[AnyStr]:
+    yield value[:0]
+    yield value[:len(value) // 2]
+    for i in range(min(len(value), MAX_ITEMS)):
+        yield value[:i] + value[i + 1:]
+    for i in range(min(len(value), MAX_ITEMS)):
+        yield value[:i] + simplest + value[i + 1:]
 
 
 def _pairs(values: Any) -> Iterator[list[Any]]:

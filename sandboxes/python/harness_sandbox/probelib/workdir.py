@@ -1,0 +1,67 @@
+"""The work dir as the tests found it, put back between variants.
+
+Variants run in processes forked from one state, but they share the file system: a file
+one variant's tests leave behind (a first-run marker) must not be there for the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+MAX_KEPT = 8 << 20  # bytes of file contents kept to restore; larger files are not
+
+Files = dict[str, tuple[int, int, bytes | None]]  # relpath -> (size, mtime_ns, contents)
+
+
+def snapshot(root: str) -> tuple[Files, set[str]]:
+    """The files (with their contents, up to MAX_KEPT in all) and dirs under `root`."""
+    files: Files = {}
+    dirs: set[str] = set()
+    kept = 0
+    for here, subdirs, names in os.walk(root):
+        for name in subdirs:
+            dirs.add(os.path.relpath(os.path.join(here, name), root))
+        for name in names:
+            path = os.path.join(here, name)
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                data = None
+                if kept + st.st_size <= MAX_KEPT and not os.path.islink(path):
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                    kept += len(data)
+                files[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns, data)
+    return files, dirs
+
+
+def restore(root: str, before: tuple[Files, set[str]]) -> None:
+    """Remove what was made under `root` since `before`, rewrite what was changed."""
+    files, dirs = before
+    for here, subdirs, names in os.walk(root):
+        for name in list(subdirs):
+            path = os.path.join(here, name)
+            if os.path.relpath(path, root) not in dirs:
+                subdirs.remove(name)
+                shutil.rmtree(path, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # a symlink to a dir
+        for name in names:
+            path = os.path.join(here, name)
+            was = files.get(os.path.relpath(path, root))
+            with contextlib.suppress(OSError):
+                if was is None:
+                    os.unlink(path)
+                    continue
+                st = os.lstat(path)
+                if (st.st_size, st.st_mtime_ns) != was[:2] and was[2] is not None:
+                    with open(path, "wb") as fh:
+                        fh.write(was[2])
+    for rel, (_size, _mtime, data) in files.items():  # files the tests removed
+        path = os.path.join(root, rel)
+        if data is not None and not os.path.lexists(path):
+            with contextlib.suppress(OSError):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as fh:
+                    fh.write(data)
