@@ -103,7 +103,7 @@ def corpus_input(name: str, args: argparse.Namespace) -> tuple[Path, str]:
 def verify(python: str, cwd: Path, path: Path, fmt: str, out: Path) -> float:
     """Runs one `harness verify` with every probe; its wall seconds."""
     cmd = [python, "-m", "harness", "verify", str(path), "-o", str(out), "--format", fmt,
-           "--no-cache", "--no-progress", "--keep-warm", "0"]
+           "--no-cache", "--no-progress", "--keep-warm", "0", *_comparable(python, cwd)]
     print(f"$ (cd {cwd} && {' '.join(cmd)})", file=sys.stderr, flush=True)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=child_env(), capture_output=True, text=True)
@@ -111,6 +111,14 @@ def verify(python: str, cwd: Path, path: Path, fmt: str, out: Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"harness verify exited {done.returncode}:\n{done.stderr[-3000:]}")
     return seconds
+
+
+def _comparable(python: str, cwd: Path) -> list[str]:
+    """Flags that keep a digest comparable with older checkouts: dedup (on by default
+    since it exists) decides nothing the checks and probes decide, so it is off."""
+    helped = subprocess.run([python, "-m", "harness", "verify", "--help"], cwd=cwd,
+                            env=child_env(), capture_output=True, text=True).stdout
+    return ["--no-dedup"] if "--no-dedup" in helped else []
 
 
 def reduce(lines: list[str]) -> dict[str, dict[str, Any]]:
