@@ -1,10 +1,12 @@
 """Running the tests against stand-ins and mutants, importing the tests only once.
 
 One forked child imports the solution and collects the tests (`variants.Probe.enter`);
-the unchanged solution, every stand-in and every mutant then run each in a process
-forked from that state, where nothing of the tests has run yet (`forks.fork_many` with
-`isolate`), with the variant installed in place (`swap`). A mutant the tests do not
-kill is compared with the solution there (`equivalence`).
+the unchanged solution, every stand-in and every mutant then run in it one after the
+other, each installed in place (`swap`) and undone, with reruns of the unchanged
+solution at secret places among them; when one of those fails, or the first run
+changed state, every run is redone in a process forked from the collected state, where
+nothing of the tests has run yet (`Probe.run_all`, `forks.fork_many` with `isolate`).
+A mutant the tests do not kill is compared with the solution there (`equivalence`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness_sandbox.probelib.forks import PRCTL, fork_many
+from harness_sandbox.probelib.forks import PRCTL
 from harness_sandbox.probelib.mutants import Mutant, generate_mutants
 from harness_sandbox.probelib.stubs import make_stubs
 from harness_sandbox.probelib.variants import Probe
@@ -81,10 +83,8 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
     generated = time.perf_counter()
     # One child imports the sample and collects the tests; each run (the unchanged
     # solution, then the stand-ins, then the mutants) is forked from it, copy-on-write.
-    bodies = [probe.baseline_body, *map(probe.stub_body, stubs),
-              *map(probe.mutant_body, mutants)]
-    results = fork_many(bodies, probe.timeout, prepare=probe.enter, reset=reset,
-                        isolate=True, after=probe.after)
+    # All in one process first, with canaries; a process per run when that can't vouch.
+    results, out["isolation"] = probe.run_all(stubs, mutants, reset)
     # Where the time went: making the variants, the children (of which the child's
     # import and collection, and the test runs).
     out["phases"] = {name: round(seconds, 4) for name, seconds in (

@@ -36,6 +36,24 @@ def snapshot(root: str) -> tuple[Files, set[str]]:
     return files, dirs
 
 
+def changed(root: str, before: tuple[Files, set[str]]) -> bool:
+    """Whether a file or dir under `root` was made, removed or changed since `before`."""
+    files, dirs = before
+    seen_dirs: set[str] = set()
+    seen: dict[str, tuple[int, int]] = {}
+    for here, subdirs, names in os.walk(root):
+        for name in subdirs:
+            seen_dirs.add(os.path.relpath(os.path.join(here, name), root))
+        for name in names:
+            path = os.path.join(here, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            seen[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
+    return seen_dirs != dirs or seen != {rel: was[:2] for rel, was in files.items()}
+
+
 def restore(root: str, before: tuple[Files, set[str]]) -> None:
     """Remove what was made under `root` since `before`, rewrite what was changed."""
     files, dirs = before
