@@ -483,12 +483,38 @@ HUMANEVAL_LIKE = ("""\
     """)
 
 
-@pytest.mark.parametrize("name", ["humaneval-like", "a partial entry point",
+FIXTURES_AND_HYPOTHESIS = """\
+    from hypothesis import given, strategies as st
+    import pytest
+    from solution import add
+
+    @given(st.integers(), st.integers())
+    def test_property(a, b):
+        assert add(a, b) == b + a
+
+    @pytest.mark.parametrize("a,b,c", [(1, 2, 3), (0, 0, 0)])
+    def test_param(a, b, c):
+        assert add(a, b) == c
+
+    @pytest.fixture
+    def pair():
+        return (2, 3)
+
+    def test_fixtures(pair, tmp_path, monkeypatch, capsys):
+        (tmp_path / "x").write_text("1")
+        print(add(*pair))
+        assert capsys.readouterr().out == "5\\n"
+    """
+
+
+@pytest.mark.parametrize("name", ["humaneval-like", "fixtures and hypothesis",
+                                  "a partial entry point",
                                   "held in a default argument", "held in a dispatch dict",
                                   *DETECTORS])
 def test_stateless_samples_run_in_one_shared_process(pool: Pool, name: str) -> None:
-    if name in DETECTORS:
-        solution, entry, tests = ADD, "add", DETECTORS[name]
+    if name in DETECTORS or name == "fixtures and hypothesis":
+        solution, entry = ADD, "add"
+        tests = DETECTORS.get(name, FIXTURES_AND_HYPOTHESIS)
     else:
         solution, entry, tests = HUMANEVAL_LIKE if name == "humaneval-like" else HONEST[name]
     data = reply(pool, sample(tests, solution, entry))

@@ -14,6 +14,7 @@ import functools
 import os
 import random
 import sys
+import tempfile
 import time
 import types
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class Probe:
     saved: swap.Saved
     start: dict[str, Any]  # the solution's namespace after collection
     prints: dict[tuple[str, str], tuple[Any, ...]]
+    basetemp: Any = None  # pytest's tmp_path root after collection
 
     def __init__(self, workdir: str, entry_point: str, tests_files: list[str], source: str,
                  deadline: float, warm: tuple[Any, Any] | None,
@@ -105,6 +107,8 @@ class Probe:
             self.start = dict(vars(self.solution))
             self.saved = swap.save([*self.defined.values(), *self.start.values()])
             self.prints = _fingerprint([self.solution, *self.collected.local_modules()])
+            self.basetemp = getattr(getattr(self.collected.config, "_tmp_path_factory",
+                                            None), "_basetemp", None)
 
     def _ready(self) -> Record | None:
         """Import the solution and collect the tests; the record to report instead of a
@@ -349,9 +353,17 @@ class Probe:
         return run
 
     def _settle(self, kind: str, record: Record) -> None:
-        if kind == "baseline" and self.files is not None and \
-                tree.changed(self.workdir, self.files):
-            self.unsafe = "the tests changed files in the work dir"
+        # pytest's tmp_path dirs (put back below, like any file): the next run makes its
+        # own, as a run forked from the collected state would.
+        factory = getattr(self.collected.config, "_tmp_path_factory", None)
+        if factory is not None:
+            factory._basetemp = self.basetemp
+        pytest_tmp = os.path.join(tempfile.gettempdir(), "pytest-of-")
+        path = tree.changed(self.workdir, self.files, os.path.relpath(
+            pytest_tmp, self.workdir)) if kind == "baseline" and self.files is not None \
+            else None
+        if path is not None:
+            self.unsafe = f"the tests changed files in the work dir: {path}"[:300]
         self.after(0 if kind == "baseline" else 1, record)  # the files put back
         if kind != "variant":  # what the unchanged solution's run changed, before undoing
             self._changed(kind)
@@ -379,6 +391,9 @@ def _outcome(record: Record) -> tuple[Any, ...]:
                                          "failed"))
 
 
+# Set by a library on the first run, read by no later one (the sandbox's hypothesis
+# profile is derandomized).
+_OWN_STATE = frozenset({"_hypothesis_internal_use_generated_seed"})
 _CACHE = getattr(functools, "_lru_cache_wrapper", ())
 _SIZED = (list, dict, set, bytearray, collections.deque)
 
@@ -400,7 +415,8 @@ def _fingerprint(modules: list[types.ModuleType]) -> dict[tuple[str, str], tuple
                 elif not isinstance(value, types.ModuleType):
                     attributes = getattr(value, "__dict__", None)
                     if isinstance(attributes, dict) or isinstance(value, type):
-                        key += tuple(map(id, vars(value).values()))
+                        key += tuple(id(v) for k, v in vars(value).items()
+                                     if k not in _OWN_STATE)
             except Exception:
                 key += (None,)
             out[(module.__name__, name)] = key

@@ -36,8 +36,9 @@ def snapshot(root: str) -> tuple[Files, set[str]]:
     return files, dirs
 
 
-def changed(root: str, before: tuple[Files, set[str]]) -> bool:
-    """Whether a file or dir under `root` was made, removed or changed since `before`."""
+def changed(root: str, before: tuple[Files, set[str]], ignore: str = "\0") -> str | None:
+    """A file or dir under `root` made, removed or changed since `before` (its path
+    relative to `root`), or None; paths that start with `ignore` do not count."""
     files, dirs = before
     seen_dirs: set[str] = set()
     seen: dict[str, tuple[int, int]] = {}
@@ -51,7 +52,15 @@ def changed(root: str, before: tuple[Files, set[str]]) -> bool:
             except OSError:
                 continue
             seen[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
-    return seen_dirs != dirs or seen != {rel: was[:2] for rel, was in files.items()}
+    for rel in sorted(seen_dirs ^ dirs):
+        if not rel.startswith(ignore):
+            return rel
+    for rel in sorted(seen.keys() | files.keys()):
+        if rel.startswith(ignore):
+            continue
+        if rel not in seen or rel not in files or seen[rel] != files[rel][:2]:
+            return rel
+    return None
 
 
 def restore(root: str, before: tuple[Files, set[str]]) -> None:
