@@ -1,7 +1,7 @@
 """Asserts that would strengthen weak tests: one per surviving mutant whose distinguishing
-input is known, `assert f(<input>) == <the solution's answer>`, each checked in the
-sandbox to pass on the solution and to fail on its mutant. A dataset builder pastes them
-into the tests instead of throwing the sample away.
+input is known, `assert f(<input>) == <the solution's answer>`, each checked to pass on
+the solution (in the sandbox) and to fail on its mutant (by the mutant's answer there). A
+dataset builder pastes them into the tests instead of throwing the sample away.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
+from harness.config import wall_backstop
 from harness.languages import language_of
 from harness.records import Sample
-from harness.sandbox.result import PytestJob, Status, TestOutcome
+from harness.sandbox.result import Limits, PytestJob, Status, TestOutcome
 
 if TYPE_CHECKING:
     from harness.sandbox.pool import Pool
-    from harness.sandbox.result import Limits
 
 _RAISES = re.compile(r"^raises ([A-Za-z_][\w.]*)\(")
 
@@ -58,29 +58,44 @@ def _passed(tests: list[TestOutcome]) -> set[int]:
     return out
 
 
-def suggest(pool: Pool, sample: Sample, entry: str, survivors: list[dict[str, Any]],
-            limit: int, limits: Limits) -> list[dict[str, Any]]:
-    """Checked asserts for the survivors (each {"mutant", "assert"}); [] when none hold."""
-    from harness_sandbox.probelib.mutants import generate_mutants
+def _fails_on_mutant(found: dict[str, Any]) -> bool:
+    """Whether the mutant's answer on the input, as the probes observed it in the sandbox,
+    makes the assert fail: it raised, ran out of time, or is unequal to the solution's."""
+    mutant, answer = str(found.get("mutant") or ""), str(found.get("solution") or "")
+    if mutant == "timeout" or (mutant.startswith("raises ") and not _RAISES.match(answer)):
+        return True
+    if _RAISES.match(answer):  # the assert expects a raise: an answer of any value fails it
+        return not mutant.startswith("raises ")
+    try:
+        return bool(ast.literal_eval(mutant) != ast.literal_eval(answer))
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return False  # not a literal: the assert might compare equal after all
 
-    offered = [(s, text) for s in survivors
-               if (text := candidate(entry, s.get("distinguishing_input") or {}))]
-    if not offered or "." in entry:
+
+def suggest(pool: Pool, sample: Sample, entry: str, survivors: list[dict[str, Any]],
+            limits: Limits) -> list[dict[str, Any]]:
+    """Checked asserts for the survivors (each {"assert", "kills": [mutant ids]}).
+
+    One sandbox run checks that every assert passes on the solution, with a tight CPU
+    limit (the probes saw the solution answer each input within milliseconds); that it
+    fails on its mutant is read from what the probes observed the mutant answer."""
+    if "." in entry:
+        return []
+    kills: dict[str, list[str]] = {}
+    for survivor in survivors:
+        found = survivor.get("distinguishing_input") or {}
+        text = candidate(entry, found)
+        if text and _fails_on_mutant(found):
+            kills.setdefault(text, []).append(str(survivor.get("id")))
+    if not kills:
         return []
     lang = language_of(sample)
-    texts = [text for _, text in offered]
+    texts = list(kills)
     files = {**lang.files(sample), lang.tests_file: _module(entry, texts)}
-    on_solution = pool.run(files, PytestJob(), limits)
+    quick = Limits(timeout=wall_backstop(1.0), cpu=1.0, memory_mb=limits.memory_mb,
+                   output_bytes=limits.output_bytes)
+    on_solution = pool.run(files, PytestJob(), quick)
     holds = _passed(on_solution.tests) if on_solution.status in (Status.OK, Status.FAILED) \
         else set()
-    by_id = {m.id: m for m in generate_mutants(sample.solution, limit)}
-    out = []
-    for i, (survivor, text) in enumerate(offered):
-        mutant = by_id.get(str(survivor.get("id")))
-        if i not in holds or mutant is None:
-            continue
-        files = {lang.solution_file: mutant.source, lang.tests_file: _module(entry, [text])}
-        on_mutant = pool.run(files, PytestJob(), limits)
-        if on_mutant.status in (Status.OK, Status.FAILED) and 0 not in _passed(on_mutant.tests):
-            out.append({"mutant": survivor.get("id"), "assert": text})
-    return out
+    return [{"assert": text, "kills": kills[text]} for i, text in enumerate(texts)
+            if i in holds]

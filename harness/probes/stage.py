@@ -97,8 +97,7 @@ class ProbesStage(ProbeStage):
         survivors = (facts.get("mutation") or {}).get("survivors") or []
         if reasons and survivors and len(names) == 1:
             # Evidence a person can act on: the asserts that would kill the survivors.
-            suggested = suggest(pool, sample, names[0], survivors, self.config.mutant_limit,
-                                self.config.limits)
+            suggested = suggest(pool, sample, names[0], survivors, self.config.limits)
             if suggested:
                 facts["suggested_asserts"] = suggested
         return reasons + (self._unverified(facts, why) if why else [])
