@@ -235,3 +235,24 @@ def test_tests_that_patch_builtins_or_the_solution_are_rejected(session: Session
     for ident in ("helper", "builtin"):
         assert "tampering" in got[ident].reasons, got[ident].checks.get("probes")
         assert got[ident].checks["probes"]["tampering"]
+
+
+def test_suggested_asserts_pass_on_the_solution_and_kill_the_survivors(
+        session: Session) -> None:
+    solution = ("def grade(score: int) -> str:\n    if score >= 90:\n        return 'A'\n"
+                "    if score >= 80:\n        return 'B'\n    if score >= 70:\n"
+                "        return 'C'\n    return 'F'\n")
+    weak = "from solution import grade\n\ndef test_one():\n    assert grade(95) == 'A'\n"
+    strict = VerifyConfig(workers=1, min_distinguished=1)
+    with Session(strict, image=session.image) as s:
+        [(_, before)] = list(s.verify([sample("weak", solution, weak, "grade")]))
+        suggested = before.checks["probes"]["suggested_asserts"]
+        assert "weak_tests" in before.reasons and suggested
+        body = "".join(f"\ndef test_suggested_{i}():\n    {item['assert']}\n"
+                       for i, item in enumerate(suggested))
+        [(_, after)] = list(s.verify([sample("strengthened", solution, weak + body, "grade")]))
+    killed_before = {m["id"] for m in before.checks["probes"]["mutation"]["survivors"]}
+    survivors_after = {m["id"] for m in after.checks["probes"]["mutation"]["survivors"]}
+    named = {k for item in suggested for k in item["kills"]}
+    assert named and named <= killed_before and not named & survivors_after
+    assert after.checks["tests"]["status"] == "ok"
