@@ -36,7 +36,8 @@ class Canonical(Importer):
         used = {"id", "prompt", "solution", "tests", "entry_point", "language", "reference",
                 "alternatives"}
         reference, alternatives = reference_fields(raw, cap)
-        return Sample(reference=reference, alternatives=alternatives, id=ident, solution=solution, tests=tests,
+        return Sample(id=ident, solution=solution, tests=tests, reference=reference,
+                      alternatives=alternatives,
                       prompt=text_field(raw, "prompt", cap, required=False),
                       entry_point=given_entry_point(raw, cap) or infer_entry_point(solution),
                       language=language, meta=meta_field(raw, "canonical", used, cap))

@@ -38,6 +38,7 @@ from harness_sandbox.probelib.compare import (
     same,
     why_unknown,
 )
+from harness_sandbox.probelib.derive import derived_calls
 from harness_sandbox.probelib.shrink import shrink
 from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
@@ -51,6 +52,7 @@ WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut
 ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
 MAX_FORMS = 5000  # the solution's answers whose canonical forms are kept
+TESTS, DERIVED, DRAWN = "tests", "derived", "drawn"  # where a comparison input comes from
 
 
 _getsignal: Callable[[int], Any] = getattr(signal, "_signal", signal).getsignal  # the C module's
@@ -172,8 +174,10 @@ class Inputs:
     """
 
     def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
-                 max_examples: int = EXAMPLES) -> None:
+                 max_examples: int = EXAMPLES, cap: float = ANSWERS_CAP,
+                 budget: float = SOLUTION_BUDGET) -> None:
         self.solution_fn, self.max_examples = solution_fn, max_examples
+        self.cap, self.budget = cap, budget
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
@@ -191,10 +195,10 @@ class Inputs:
             known, answer = self._answers[key]
             if same(known, call):
                 return answer
-        if self.answering > ANSWERS_CAP:  # a slow solution: the inputs left tell nothing
+        if self.answering > self.cap:  # a slow solution: the inputs left tell nothing
             return "timeout", None, None
         began = time.process_time()
-        answer = outcome(self.solution_fn, call, SOLUTION_BUDGET)
+        answer = outcome(self.solution_fn, call, self.budget)
         self.answering += time.process_time() - began
         if 0 < len(key) <= MAX_KEY:
             try:
@@ -217,10 +221,19 @@ class Inputs:
     def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
         """Every input to compare on, in order, each with whether it is ours (worth
         shrinking) rather than the tests'; a family's values are drawn when first reached."""
+        for origin, call in self.sourced(observed):
+            yield origin != TESTS, call
+
+    def sourced(self, observed: Sequence[Call]) -> Iterator[tuple[str, Call]]:
+        """Every input to compare on, in order, each with where it comes from: the tests'
+        own calls, inputs derived from them (type-aware edits, boundary values), then
+        values drawn freely for the parameters' kinds."""
         for call in observed:
-            yield False, call
+            yield TESTS, call
+        for call in derived_calls(observed):
+            yield DERIVED, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
-            yield True, call
+            yield DERIVED, call
         for _label, kinds in families(self.solution_fn, observed):
             key = tuple(name for name, _ in kinds)
             if key not in self._calls:
@@ -228,7 +241,7 @@ class Inputs:
                 self._calls[key] = calls(kinds, self.max_examples)
                 self.drawing += time.process_time() - began
             for call in self._calls[key]:
-                yield True, call
+                yield DRAWN, call
 
 
 @dataclass
@@ -270,9 +283,12 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
             unknown.append(first)
         return (first, second) if verdict == DIFFERENT else None
 
-    for ours, call in inputs.calls(observed):
+    for origin, call in inputs.sourced(observed):
         if not in_time():
             break  # what agreed so far stands
+        ours = origin != TESTS
+        if ours and inputs.answer(call)[0] == "raise":
+            continue  # the solution refuses it: outside the problem's domain
         met = len(unknown)
         pair = tells_apart(call)
         if pair is None:
@@ -283,12 +299,14 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
 
             def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
                 # Differs the same way: no trading two answers for two exceptions.
-                found = tells_apart(c) if in_time() else None
+                if not in_time() or inputs.answer(c)[0] == "raise":
+                    return False  # shrunk out of the domain
+                found = tells_apart(c)
                 return found is not None and (found[0][0], found[1][0]) == kinds
 
             call = shrink(call, alike)
             pair = tells_apart(call) or pair
-        result.found = _report(call, *pair)
+        result.found = {**_report(call, *pair), "origin": origin}
         break
     if unknown and result.found is None:
         result.agreed = 0

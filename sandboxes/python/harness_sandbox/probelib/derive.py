@@ -1,0 +1,171 @@
+"""Inputs derived from the tests' own calls by type-aware mutation (EvalPlus's method).
+
+The tests' calls are in the problem's domain; drawn values often are not (a negative
+length, a string where digits are meant). Each argument of a call is mutated by its
+type, recursively: ints ±1, doubled, negated, 0; floats likewise; strings with a
+character dropped, repeated, replaced, grown and halved; lists grown, shrunk, reordered
+and element-mutated; tuples element-mutated (their length is a record's); dicts with an
+entry dropped or a value mutated; sets grown and shrunk. A second round mutates the
+first round's inputs again. Everything is deterministic: the same calls give the same
+inputs in the same order, simplest edits first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+Call = tuple[tuple[Any, ...], dict[str, Any]]
+MAX_DERIVED = 400  # inputs derived from one sample's calls, both rounds together
+PER_VALUE = 12  # mutations of one value, at most
+MAX_DEPTH = 3  # nesting levels a mutation reaches into
+MAX_LEN = 64  # longer containers and strings are not grown further
+
+
+def mutations(value: Any, depth: int = 0) -> Iterator[Any]:
+    """Type-aware edits of `value`, each of the same type (None for unknown types)."""
+    kind = type(value)
+    if kind is bool:
+        yield not value
+    elif kind is int:
+        yield from (value + 1, value - 1, 0, -value, value * 2, value // 2)
+    elif kind is float:
+        yield from (value + 1.0, value - 1.0, 0.0, -value, value * 2, value / 2, value + 0.5)
+    elif kind is str:
+        yield from _text(value)
+    elif kind is bytes:
+        yield from (value[1:], value[:-1], value + value[:1], value[::-1], b"")
+    elif depth < MAX_DEPTH and kind is list:
+        yield from _sequence(value, depth)
+    elif depth < MAX_DEPTH and kind is tuple:
+        for i, item in enumerate(value[:4]):  # a tuple's length is part of its shape
+            for changed in _take(mutations(item, depth + 1), 3):
+                yield (*value[:i], changed, *value[i + 1:])
+    elif depth < MAX_DEPTH and kind is dict:
+        keys = list(value)[:4]
+        for key in keys:
+            yield {k: v for k, v in value.items() if k != key}
+        for key in keys:
+            for changed in _take(mutations(value[key], depth + 1), 2):
+                yield {**value, key: changed}
+        if keys and len(value) < MAX_LEN:
+            for new in _take(mutations(keys[-1], depth + 1), 2):
+                if new not in value:
+                    yield {**value, new: value[keys[-1]]}
+    elif depth < MAX_DEPTH and kind in (set, frozenset):
+        items = sorted(value, key=repr)[:4]
+        for item in items:
+            yield kind(value - {item})
+        for item in items:
+            for new in _take(mutations(item, depth + 1), 2):
+                yield kind(value | {new})
+
+
+def _text(value: str) -> Iterator[str]:
+    if value:
+        yield value[1:]
+        yield value[:-1]
+        yield value[: len(value) // 2]
+        yield value[::-1]
+        mid = len(value) // 2
+        yield value[:mid] + value[mid] + value[mid:]  # a character repeated
+        yield value[:mid] + ("a" if value[mid] != "a" else "b") + value[mid + 1:]
+        yield value.upper() if value != value.upper() else value.lower()
+        if len(value) < MAX_LEN:
+            yield value + value
+            yield value + " " + value[:1]
+    yield ""
+    yield value + "a"
+    yield value + "1"
+
+
+def _sequence(value: list[Any], depth: int) -> Iterator[list[Any]]:
+    yield []
+    if value:
+        yield value[1:]
+        yield value[:-1]
+        yield value[::-1]
+        if len(value) > 1:
+            yield value[1:] + value[:1]  # rotated
+            yield [value[1], value[0], *value[2:]]  # two swapped
+        if len(value) < MAX_LEN:
+            yield value + value[:1]  # an element repeated
+            yield value + value[-1:]
+        for changed in _take(mutations(value[-1], depth + 1), 3):
+            yield [*value[:-1], changed]
+        for changed in _take(mutations(value[0], depth + 1), 3):
+            if len(value) < MAX_LEN:
+                yield [*value, changed]  # grown by a new element of the same kind
+            yield [changed, *value[1:]]
+        try:
+            ordered = sorted(value)
+        except Exception:  # mixed or unorderable elements
+            ordered = value
+        if ordered != value:
+            yield ordered
+
+
+def _take(it: Iterator[Any], n: int) -> list[Any]:
+    out = []
+    for value in it:
+        out.append(value)
+        if len(out) >= n:
+            break
+    return out
+
+
+def _mutated_calls(call: Call) -> Iterator[Call]:
+    args, kwargs = call
+    for i, arg in enumerate(args):
+        try:
+            edits = _take(mutations(arg), PER_VALUE)
+        except Exception:  # a hostile value the tests passed: it gets no edits
+            continue
+        for edit in edits:
+            yield (*args[:i], edit, *args[i + 1:]), kwargs
+    for key, arg in kwargs.items():
+        try:
+            edits = _take(mutations(arg), PER_VALUE // 2)
+        except Exception:
+            continue
+        for edit in edits:
+            yield args, {**kwargs, key: edit}
+
+
+def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED) -> list[Call]:
+    """Mutations of the tests' calls (the calls themselves excluded), two rounds, deduplicated
+    by repr, the first round's for every call before any second round's."""
+    seen: set[str] = set()
+    for call in observed:
+        try:
+            seen.add(repr(call))
+        except Exception:
+            pass
+    out: list[Call] = []
+
+    def add(call: Call) -> bool:
+        try:
+            key = repr(call)
+        except Exception:
+            return False
+        if key in seen or len(key) > 4000:
+            return False
+        seen.add(key)
+        out.append(call)
+        return True
+
+    # First round shared fairly across calls, so one long call does not take the quota.
+    share = max(PER_VALUE, limit // (2 * max(1, len(observed))))
+    for call in observed:
+        made = 0
+        for edit in _mutated_calls(call):
+            if len(out) >= limit // 2 or made >= share:
+                break
+            made += add(edit)
+    first = list(out)
+    for call in first:
+        for edit in _take(_mutated_calls(call), 4):
+            if len(out) >= limit:
+                return out
+            add(edit)
+    return out
