@@ -37,7 +37,6 @@ class HumanEval(Importer):
         if body_key == "completion" and raw.get("canonical_solution") is not None:
             # A model's completion, judged against the benchmark's own solution.
             reference = prompt + text_field(raw, "canonical_solution", cap)
-            used.add("canonical_solution")
         return Sample(id=ident, solution=prompt + body, tests=tests, prompt=prompt,
                       reference=reference,
                       entry_point=entry, meta=meta_field(raw, "humaneval", used, cap))

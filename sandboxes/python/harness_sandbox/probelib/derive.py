@@ -31,6 +31,8 @@ def mutations(value: Any, depth: int = 0) -> Iterator[Any]:
         yield from (value + 1, value - 1, 0, -value, value * 2, value // 2)
     elif kind is float:
         yield from (value + 1.0, value - 1.0, 0.0, -value, value * 2, value / 2, value + 0.5)
+        if value == value and abs(value) < 1e15 and round(value) != value:
+            yield float(round(value))  # whole floats meet each other exactly (a == b)
     elif kind is str:
         yield from _text(value)
     elif kind is bytes:
@@ -103,6 +105,10 @@ def _sequence(value: list[Any], depth: int) -> Iterator[list[Any]]:
             ordered = value
         if ordered != value:
             yield ordered
+        whole = [float(round(v)) if type(v) is float and v == v and abs(v) < 1e15 else v
+                 for v in value]
+        if whole != value:
+            yield whole  # whole floats: differences that meet a threshold exactly
 
 
 def _take(it: Iterator[Any], n: int) -> list[Any]:
@@ -162,9 +168,14 @@ def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED) -> list[Ca
             if len(out) >= limit // 2 or made >= share:
                 break
             made += add(edit)
+    # Second round: every first-round input edited again, a spread of its edits each (so
+    # that two arguments changed together, e.g. a list and a threshold, are reached).
     first = list(out)
-    for call in first:
-        for edit in _take(_mutated_calls(call), 4):
+    quota = max(2, (limit - len(out)) // max(1, len(first)))
+    for n, call in enumerate(first):
+        edits = list(_mutated_calls(call))
+        step = max(1, len(edits) // quota)
+        for edit in edits[n % step::step][:quota]:
             if len(out) >= limit:
                 return out
             add(edit)
