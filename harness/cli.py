@@ -82,6 +82,10 @@ def main() -> None:
 @click.option("--no-probes", is_flag=True, help="Run no probe.")
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--min-distinguished", type=click.IntRange(0), default=1,
+              envvar="HARNESS_MIN_DISTINGUISHED", show_default=True,
+              help="weak_tests when this many surviving mutants have an input that tells them "
+                   "apart from the solution (0: the score alone decides).")
 @click.option("--mutant-limit", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--accept-unprobed", is_flag=True, envvar="HARNESS_ACCEPT_UNPROBED",
               help="Keep samples whose probes could not run or decide (default: reject them "
@@ -113,17 +117,41 @@ def main() -> None:
               help="--augment also samples without a reference, taking their solution's answers.")
 @click.option("--augment-max", type=click.IntRange(1), default=10, show_default=True,
               help="Asserts added to one sample's tests, at most.")
+@click.option("--no-dedup", is_flag=True, help="Keep near-duplicate samples (dedup is on by "
+              "default).")
+@click.option("--dedup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Jaccard similarity of the code's 5-grams that makes a near-duplicate "
+                   "(default 0.7).")
+@click.option("--dedup-prompt-threshold", type=click.FloatRange(0, 1, min_open=True),
+              default=None, help="Jaccard similarity of the prompts' word 5-grams that makes "
+                                 "a near-duplicate (default 0.7).")
+@click.option("--decontaminate", is_flag=True,
+              help="Reject samples that overlap HumanEval or MBPP (`contaminated`).")
+@click.option("--benchmark", "benchmarks", multiple=True, type=click.Path(exists=True),
+              help="A further benchmark set (JSONL, JSON, Parquet) to decontaminate against; "
+                   "repeatable; implies --decontaminate.")
+@click.option("--decontam-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Share of a benchmark item's 13-grams that makes a sample contaminated "
+                   "(default 0.5).")
+@click.option("--decontam-embeddings", is_flag=True,
+              help="Also compare problem texts by sentence embeddings (needs the "
+                   "`embeddings` extra); implies --decontaminate.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
 def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            reject_path: str | None, as_json: bool, workers: int, timeout: float, memory: int,
            tasks: int, open_files: int,
            mypy_args: str | None, no_typecheck: bool, probes: str, no_probes: bool,
-           min_mutation_score: float, mutant_limit: int, accept_unprobed: bool,
+           min_mutation_score: float, min_distinguished: int, mutant_limit: int,
+           accept_unprobed: bool,
            store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
            reference_from: str | None, reference_key: str, atol: float | None,
            unordered: bool, augment_path: str | None, trust_solution: bool,
-           augment_max: int, progress: bool | None) -> None:
+           augment_max: int,
+           no_dedup: bool, dedup_threshold: float | None,
+           dedup_prompt_threshold: float | None, decontaminate: bool,
+           benchmarks: tuple[str, ...], decontam_threshold: float | None,
+           decontam_embeddings: bool, progress: bool | None) -> None:
     """Check every sample of INPUT (a file or -) and write one verdict per sample."""
     import shlex
 
@@ -144,13 +172,17 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         timeout=timeout, memory_mb=memory, tasks=tasks, open_files=open_files,
         typecheck=not no_typecheck,
         mypy_args=tuple(shlex.split(mypy_args)) if mypy_args is not None else DEFAULT_MYPY_ARGS,
-        probes=chosen, min_mutation_score=min_mutation_score, mutant_limit=mutant_limit,
+        probes=chosen, min_mutation_score=min_mutation_score,
+        min_distinguished=min_distinguished, mutant_limit=mutant_limit,
         require_probes=not accept_unprobed,
         atol=atol, unordered=unordered, augment=augment_path is not None,
         trust_solution=trust_solution, augment_max=augment_max,
         workers=workers,
     )
     try:
+        filters = _hygiene_filters(no_dedup, dedup_threshold, dedup_prompt_threshold,
+                                   decontaminate, benchmarks, decontam_threshold,
+                                   decontam_embeddings)
         summary = run_verify(
             input_path, fmt=fmt, config=config, output=output, keep_path=keep_path,
             augment_path=augment_path, reference_from=reference_from,
@@ -158,7 +190,7 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
             reject_path=reject_path, store_path=None if no_cache else store_path, image=image,
             runtime=runtime, keep_warm=keep_warm,
             progress=sys.stderr.isatty() if progress is None else progress,
-            console=err_console,
+            console=err_console, filters=filters,
         )
     except HarnessError as exc:
         _fail(exc)
@@ -166,6 +198,20 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
     summary.render(err_console)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
+
+
+def _hygiene_filters(no_dedup: bool, dedup_threshold: float | None,
+                     dedup_prompt_threshold: float | None, decontaminate: bool,
+                     benchmarks: tuple[str, ...], decontam_threshold: float | None,
+                     embeddings: bool) -> list[Any]:
+    """Dedup (on unless --no-dedup) and decontamination (when asked), from the flags."""
+    from harness.filters import default_filters
+
+    given = {k: v for k, v in (("code_threshold", dedup_threshold),
+                               ("prompt_threshold", dedup_prompt_threshold),
+                               ("ngram_threshold", decontam_threshold)) if v is not None}
+    return default_filters(dedup=not no_dedup, decontaminate=decontaminate,
+                           benchmarks=benchmarks, embeddings=embeddings, **given)
 
 
 @main.command()

@@ -31,6 +31,9 @@ class VerifyConfig:
     mypy_args: tuple[str, ...] = DEFAULT_MYPY_ARGS
     probes: tuple[str, ...] = ALL_PROBES
     min_mutation_score: float = 0.5
+    # Weak also when this many surviving mutants have an input that tells them apart (0:
+    # the score alone decides). 1 is what HumanEval+ measured best (docs/calibration.md).
+    min_distinguished: int = 1
     mutant_limit: int = 30
     probe_budget: float = 30.0
     # The differential probe: float tolerance and unordered results (a sample's meta wins).

@@ -23,6 +23,7 @@ from harness import __version__
 from harness.config import VerifyConfig
 from harness.engine import Done, describe
 from harness.errors import InputError
+from harness.filters import run_record
 from harness.report.summary import Summary
 from harness.sandbox.image import image_packages
 from harness.session import Session
@@ -93,6 +94,7 @@ def run_verify(
             "packages": image_packages(session.image),
             "config": config.identity(),
             "stages": [s.name for s in session.stages],
+            **run_record(filters or []),
         }
         sinks: list[Sink] = [Verdicts(output)]
         sinks += [KeptSamples(keep_path)] if keep_path else []

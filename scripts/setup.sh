@@ -9,5 +9,5 @@ if ! command -v mmdebstrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1
   $sudo_ apt-get update -qq
   $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+python3 -m pip install -q --disable-pip-version-check -e '.[dev,embeddings]'
 python3 -m harness sandbox build

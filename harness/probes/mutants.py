@@ -23,9 +23,17 @@ class Mutants(Probe):
         return {"mutant_limit": self.config.mutant_limit}
 
     def judge(self, sample: Sample, data: dict[str, Any]) -> tuple[tuple[str, ...], Any]:
-        facts = mutation_facts(data.get("mutants") or [], data.get("mutation_score"))
+        mutants = data.get("mutants") or []
+        facts = mutation_facts(mutants, data.get("mutation_score"))
         score = facts["score"]
-        weak = score is not None and score < self.config.min_mutation_score
+        # A survivor with an input on which it differs from the solution is a bug the tests
+        # let through; on HumanEval+ that rule finds weak suites far better than a score cut.
+        distinguished = sum(1 for m in mutants if not m.get("killed")
+                            and m.get("distinguishing_input"))
+        facts["distinguished"] = distinguished
+        need = self.config.min_distinguished
+        weak = (score is not None and score < self.config.min_mutation_score) or \
+            (need > 0 and distinguished >= need)
         return ("weak_tests",) if weak else (), facts
 
     def undecided(self, data: dict[str, Any]) -> str:
@@ -42,7 +50,8 @@ class Mutants(Probe):
                 "budget")
 
     def explain(self, facts: Any, reason: str) -> str:
-        text = f"mutation score {facts.get('score')}"
+        text = f"mutation score {facts.get('score')}, {facts.get('distinguished', 0)} " \
+               "survivor(s) told apart"
         survivors = facts.get("survivors") or []
         if survivors:
             changed = " / ".join(ln for ln in survivors[0]["diff"].splitlines()

@@ -98,10 +98,10 @@ def fork_many(bodies: list[Callable[[], Record]], timeout: Timeout,
                     for _ in bodies[start:]:
                         _send(write_fd, {"ran": 0, "skipped": True, "setup_error": why})
                     os._exit(1)
-                for index, body in enumerate(bodies[start:], start):
-                    if isolate:
-                        _isolated(body, index, write_fd, after)
-                        continue
+                if isolate:
+                    _isolated_all(bodies, start, write_fd, after)
+                    os._exit(0)
+                for body in bodies[start:]:
                     done = body()
                     if os.getpid() != me:  # a process the tests forked must not report
                         os._exit(1)
@@ -175,49 +175,142 @@ def _find_prctl() -> Any:
 PRCTL = _find_prctl()  # looked up once, in the fork server: it costs ~3 ms each time
 
 
-def _isolated(body: Callable[[], Record], index: int, out_fd: int,
-              after: Callable[[int, Record], None] | None) -> None:
-    """In fork_many's child: run `body` in a process forked for it, relaying its lines
-    to `out_fd`; exactly one final record goes out for it."""
+_EARLIER: list[Record] = []  # in an isolated body's process: records it was forked before
+
+
+def earlier() -> list[Record]:
+    """In an isolated body's process: the records of the bodies before it that went out
+    after it was forked (it is forked ahead, while the body before it runs), in order.
+    What the child learns from them (`after`), this process must learn from these."""
+    return _EARLIER
+
+
+class _Spare:
+    """A process forked from the child's state, waiting to be told which body to run."""
+
+    def __init__(self, pid: int, go_fd: int, read_fd: int, seen: int) -> None:
+        self.pid, self.go_fd, self.read_fd, self.seen = pid, go_fd, read_fd, seen
+
+
+def _isolated_all(bodies: list[Callable[[], Record]], start: int, out_fd: int,
+                  after: Callable[[int, Record], None] | None) -> None:
+    """In fork_many's child: each body from `start` in a process forked for it, one at
+    a time, relaying its lines to `out_fd`; exactly one final record goes out for each.
+
+    The process for the next body is forked while the current one runs (the fork and
+    its first page faults overlap that run), and waits on a pipe until the current one
+    has been ended and `after` has run; a process that is done is killed, and reaped
+    later (its memory is torn down meanwhile, not while this one waits)."""
+    pending: list[int] = []  # killed, not yet reaped
+    sent: list[Record] = []
+    spare: _Spare | None = None
+    for index in range(start, len(bodies)):
+        current = spare if spare is not None else _spare(bodies, pending, len(sent))
+        spare = None
+        if current is None:
+            final: Record = {"crashed": "could not fork"}
+        else:
+            order = json.dumps({"index": index, "earlier": sent[current.seen:]},
+                               default=repr).encode() + b"\n"
+            try:
+                _write_all(current.go_fd, order)
+            except OSError:
+                pass  # it died waiting: its pipe reports that below
+            os.close(current.go_fd)
+            if index + 1 < len(bodies):
+                spare = _spare(bodies, pending, len(sent))
+            final = _relay(current, out_fd)
+            pending.append(current.pid)
+        _reap(pending, block=False)
+        if after is not None:
+            after(index, final)
+        _send(out_fd, final)
+        sent.append(final)
+    _reap(pending, block=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _reap(pending: list[int], block: bool) -> None:
+    for pid in list(pending):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            pending.remove(pid)
+
+
+def _spare(bodies: list[Callable[[], Record]], pending: list[int], seen: int
+           ) -> _Spare | None:
+    """A process forked now, that runs the body it is told to, once told."""
+    go_read, go_write = os.pipe()
     read_fd, write_fd = os.pipe()
-    for wait in (0.01, 0.05, 0.1, 0.2, 0.5, None):  # the last variant's processes may
-        try:                                        # still count against RLIMIT_NPROC
-            pid = os.fork()
+    pid = -1
+    for wait in (0.0, 0.01, 0.05, 0.1, 0.2, 0.5, None):  # the processes of the bodies
+        try:                                             # before may still count against
+            pid = os.fork()                              # RLIMIT_NPROC
             break
         except BlockingIOError:
             if wait is None:
-                os.close(read_fd)
-                os.close(write_fd)
-                failed: Record = {"crashed": "could not fork"}
-                if after is not None:
-                    after(index, failed)
-                _send(out_fd, failed)
-                return
+                for fd in (go_read, go_write, read_fd, write_fd):
+                    os.close(fd)
+                return None
+            _reap(pending, block=True)
             time.sleep(wait)
     if pid == 0:
-        try:
-            os.close(read_fd)
-            os.setpgid(0, 0)  # its own group: ended with whatever it starts
-            if PRCTL is not None:  # and with the child, if that is killed first
-                PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            me = os.getpid()
-            _CHANNEL["fd"] = write_fd
-            done = body()
-            if os.getpid() == me:  # a process the tests forked must not report
-                _send(write_fd, done)
-                # Wait to be killed: in a container, a process that exits by itself
-                # can take ~50 ms to be reaped, one killed ~1 ms.
-                while True:
-                    signal.pause()
-        except BaseException:
-            pass
-        os._exit(1)
+        _spare_child(bodies, go_read, write_fd)
+    os.close(go_read)
     os.close(write_fd)
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)
+    return _Spare(pid, go_write, read_fd, seen)
+
+
+def _spare_child(bodies: list[Callable[[], Record]], go_fd: int, write_fd: int) -> None:
+    """The spare process: never returns."""
+    try:
+        os.setpgid(0, 0)  # its own group: ended with whatever it starts
+        if PRCTL is not None:  # and with the child, if that is killed first
+            PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # Nothing but its own two pipes: not the child's channel, nor another's pipes.
+        low, high = sorted((go_fd, write_fd))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, MAX_FD)
+        me = os.getpid()
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(go_fd, 1 << 16)
+            if not chunk:  # the child is gone, or has no body for it
+                os._exit(1)
+            line += chunk
+        os.close(go_fd)
+        order = json.loads(line)
+        _EARLIER[:] = order["earlier"]
+        _CHANNEL["fd"] = write_fd
+        done = bodies[order["index"]]()
+        if os.getpid() == me:  # a process the tests forked must not report
+            _send(write_fd, done)
+            # Wait to be killed: in a container, a process that exits by itself
+            # can take ~50 ms to be reaped, one killed ~1 ms.
+            while True:
+                signal.pause()
+    except BaseException:
+        pass
+    os._exit(1)
+
+
+def _relay(current: _Spare, out_fd: int) -> Record:
+    """The body's final record; its `progress` lines go on to `out_fd` at once (they
+    move the deadline). The process is killed, not waited for."""
     buffer = b""
     interim: Record | None = None
     final: Record | None = None
+    read_fd = current.read_fd
     while final is None:
         chunk = os.read(read_fd, 1 << 16)
         if not chunk or len(buffer) > RECORD_CAP:
@@ -232,23 +325,19 @@ def _isolated(body: Callable[[], Record], index: int, out_fd: int,
                 record = None
             if isinstance(record, dict) and isinstance(record.get("progress"), dict):
                 interim = record["progress"]
-                _send(out_fd, record)  # relayed at once: it moves the deadline
+                _send(out_fd, record)
             else:
                 final = record if record is not None and _complete(record) else \
                     {"crashed": "no complete record"}
-    for target in (-pid, pid):
+    for target in (-current.pid, current.pid):
         with contextlib.suppress(OSError):
             os.kill(target, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
     os.close(read_fd)
     if final is None:  # it died (or sent too much) before its record
         cut: Record = {"crashed": "no complete record"}
         final = {**interim, "cut": cut} if interim is not None and _complete(interim) \
             else cut
-    if after is not None:
-        after(index, final)
-    _send(out_fd, final)
+    return final
 
 
 # The fields a child's record may carry, and their types (anything else is dropped).

@@ -27,7 +27,7 @@ from harness_sandbox.probelib.equivalence import (
     find_difference,
     fresh,
 )
-from harness_sandbox.probelib.forks import progress
+from harness_sandbox.probelib.forks import earlier, progress
 from harness_sandbox.probelib.mutants import Mutant
 
 # CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap
@@ -152,7 +152,13 @@ class Probe:
         return self.limit[1] + KILL_MARGIN + setup
 
     def _skip(self, extra: float = 0.0) -> bool:
-        """A variant not to run: no baseline pass, no time left, or nothing collected."""
+        """A variant not to run: no baseline pass, no time left, or nothing collected.
+        First, what the child learnt from the records that went out after this process
+        was forked (it is forked while the variant before it runs)."""
+        for record in earlier():
+            if self.baseline is None:  # the first is the unchanged solution's
+                self.learn(record)
+            self.search_hung = self.search_hung or bool(record.get("cut"))
         return self.setup_error is not None or self.baseline is None or \
             not self.passed(self.baseline, self.tests) or \
             self.deadline - time.monotonic() < self.limit[1] + extra + 0.5
