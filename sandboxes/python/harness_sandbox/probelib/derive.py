@@ -64,6 +64,14 @@ def mutations(value: Any, depth: int = 0) -> Iterator[Any]:
 
 
 def _text(value: str) -> Iterator[str]:
+    words = value.split(" ")
+    if len(words) > 1:  # a sentence of tokens (number words, commands): edit it by word
+        yield " ".join(words[::-1])
+        yield " ".join(words[1:] + words[:1])
+        yield " ".join(words[1:])
+        yield " ".join(words + words[:1])
+        yield " ".join([words[1], words[0], *words[2:]])
+        yield " ".join(sorted(words))
     if value:
         yield value[1:]
         yield value[:-1]
@@ -120,8 +128,22 @@ def _take(it: Iterator[Any], n: int) -> list[Any]:
     return out
 
 
-def _mutated_calls(call: Call) -> Iterator[Call]:
+def _constant_edits(arg: Any, constants: Sequence[Any]) -> Iterator[Any]:
+    """`arg` (a number, or a list of them) set to one of the code's constants of its type:
+    a boundary such as `gpa > 3.7` is met only there."""
+    if type(arg) in (int, float):
+        yield from (c for c in constants if type(c) is type(arg) and c != arg)
+    elif type(arg) is list and arg and type(arg[0]) in (int, float):
+        for c in constants:
+            if type(c) is type(arg[0]):
+                yield [c, *arg[1:]]
+
+
+def _mutated_calls(call: Call, constants: Sequence[Any] = ()) -> Iterator[Call]:
     args, kwargs = call
+    for i, arg in enumerate(args):
+        for edit in _constant_edits(arg, constants):
+            yield (*args[:i], edit, *args[i + 1:]), kwargs
     for i, arg in enumerate(args):
         try:
             edits = _take(mutations(arg), PER_VALUE)
@@ -138,9 +160,27 @@ def _mutated_calls(call: Call) -> Iterator[Call]:
             yield args, {**kwargs, key: edit}
 
 
-def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED) -> list[Call]:
+def code_constants(fn: Any) -> list[Any]:
+    """The int and float literals in a function's code (nested code too)."""
+    found: set[Any] = set()
+    stack = [getattr(fn, "__code__", None)]
+    while stack and len(found) < 50:
+        code = stack.pop()
+        if code is None:
+            continue
+        for c in code.co_consts:
+            if type(c) in (int, float) and c == c:
+                found.add(c)
+            elif hasattr(c, "co_consts"):
+                stack.append(c)
+    return sorted(found, key=lambda c: (type(c).__name__, c))
+
+
+def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED,
+                  constants: Sequence[Any] = ()) -> list[Call]:
     """Mutations of the tests' calls (the calls themselves excluded), two rounds, deduplicated
-    by repr, the first round's for every call before any second round's."""
+    by repr, the first round's for every call before any second round's; `constants`
+    (the code's literals) are tried in place of numbers of their type."""
     seen: set[str] = set()
     for call in observed:
         try:
@@ -162,9 +202,9 @@ def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED) -> list[Ca
 
     # First round shared fairly across calls, so one long call does not take the quota.
     share = max(PER_VALUE, limit // (2 * max(1, len(observed))))
-    for call in observed:
+    for n, call in enumerate(observed):
         made = 0
-        for edit in _mutated_calls(call):
+        for edit in _mutated_calls(call, constants if n < 3 else ()):
             if len(out) >= limit // 2 or made >= share:
                 break
             made += add(edit)

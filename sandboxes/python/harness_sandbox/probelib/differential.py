@@ -4,11 +4,13 @@ It runs as one more body of the probe job, in a child forked from the collected 
 like every variant (same confinement, CPU caps and wall limits). The child runs the tests
 once more on the unchanged solution, watched for the entry point's calls; those calls,
 inputs derived from them by type-aware mutation, boundary values and the drawn pools
-(`equivalence.Inputs.sourced`) are then given to the reference and to a fresh import of
-the solution. An input on which the reference raises (not one of the tests' own) or runs
-past its cap is out of domain and skipped. Answers are compared by structure
-(`compare`), exactly unless the sample asks for a float tolerance or unordered results;
-the first difference is shrunk and reported with both answers.
+(`equivalence.Inputs.sourced`) are then given to the reference and to a fresh
+import of the solution. An input on which the reference raises or runs past its cap is out of
+domain and skipped; so is a drawn input (not derived from the tests) on which the
+solution raises, or that holds non-ASCII text where the tests' text is all ASCII.
+Answers are compared by structure (`compare`), exactly unless the sample asks for a
+float tolerance or unordered results; the first difference is shrunk and reported with
+both answers.
 
 With alternatives and no reference, the solution and the alternatives are clustered by
 their answers on the same inputs, as evidence only.
@@ -28,6 +30,7 @@ from typing import Any
 
 from harness_sandbox.probelib.compare import DIFFERENT, SAME, UNKNOWN, compare, compare_loosely
 from harness_sandbox.probelib.equivalence import (
+    DRAWN,
     TESTS,
     WALL_FACTOR,
     Inputs,
@@ -147,23 +150,29 @@ class Differential:
         def spent() -> float:
             return time.process_time() - began - inputs.answering - inputs.drawing
 
-        def differs(call: Call, ours: bool) -> tuple[Outcome, Outcome] | None:
+        def differs(call: Call, drawn: bool) -> tuple[Outcome, Outcome] | None:
             first = inputs.answer(call)
-            if first[0] == "timeout" or (ours and first[0] == "raise"):
-                return None
+            if first[0] != "ok":
+                return None  # shrunk out of the reference's domain
             second = outcome(solution, call)
+            if drawn and second[0] == "raise":
+                return None
             return (first, second) if self.judge(first, second) == DIFFERENT else None
 
+        ascii_only = _ascii_only(observed)
         for origin, call in inputs.sourced(observed):
             if spent() > DIFF_BUDGET or inputs.answering > REFERENCE_CAP:
                 report["cut"] = "out of time"
                 break
             ours = origin != TESTS
             first = inputs.answer(call)
-            if first[0] == "timeout" or (ours and first[0] == "raise"):
-                skipped += 1  # out of the reference's domain
+            if first[0] != "ok" or (origin == DRAWN and ascii_only and not _ascii_only([call])):
+                skipped += 1  # out of the reference's domain (or far from the tests' text)
                 continue
             second = outcome(solution, call)
+            if origin == DRAWN and second[0] == "raise":
+                skipped += 1  # drawn freely: only a different value counts, not a refusal
+                continue
             verdict = self.judge(first, second)
             if verdict == UNKNOWN:
                 unknown += 1
@@ -172,9 +181,13 @@ class Differential:
                 compared += 1
                 continue
             if ours:
-                call = shrink(call, lambda c: spent() <= DIFF_BUDGET + 0.5
-                              and differs(c, True) is not None)
-                first, second = differs(call, True) or (first, second)
+                drawn = origin == DRAWN
+
+                def alike(c: Call, drawn: bool = drawn) -> bool:
+                    return spent() <= DIFF_BUDGET + 0.5 and differs(c, drawn) is not None
+
+                call = shrink(call, alike)
+                first, second = differs(call, drawn) or (first, second)
             found = _report(call, first, second)
             report = {"verdict": "differs", "args": found["args"], "solution": _show(second),
                       "reference": _show(first), "origin": origin}
@@ -249,6 +262,18 @@ class Differential:
 
     def _alike(self, rows: list[tuple[Call, list[Outcome | None]]], i: int, j: int) -> bool:
         return not any(self._split(answers, i, j) for _, answers in rows)
+
+
+def _ascii_only(calls: list[Call]) -> bool:
+    """Every string in the calls' arguments (one level into containers) is ASCII."""
+    def texts(value: Any) -> list[str]:
+        if type(value) is str:
+            return [value]
+        if type(value) in (list, tuple):
+            return [v for v in value if type(v) is str]
+        return []
+    return all(t.isascii() for args, kwargs in calls
+               for arg in (*args, *kwargs.values()) for t in texts(arg))
 
 
 def _done(report: Record, compared: int) -> Record:

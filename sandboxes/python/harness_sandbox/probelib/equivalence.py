@@ -38,6 +38,7 @@ from harness_sandbox.probelib.compare import (
     same,
     why_unknown,
 )
+from harness_sandbox.probelib.derive import code_constants as literals
 from harness_sandbox.probelib.derive import derived_calls
 from harness_sandbox.probelib.shrink import shrink
 from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
@@ -230,7 +231,7 @@ class Inputs:
         values drawn freely for the parameters' kinds."""
         for call in observed:
             yield TESTS, call
-        for call in derived_calls(observed):
+        for call in derived_calls(observed, constants=literals(self.solution_fn)):
             yield DERIVED, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
             yield DERIVED, call
