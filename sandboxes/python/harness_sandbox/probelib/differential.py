@@ -49,6 +49,7 @@ DIFF_BUDGET = 1.0  # CPU seconds of calls the comparison may spend, all candidat
 REFERENCE_CALL = 0.05  # CPU seconds one reference call may take before it is out of domain
 REFERENCE_CAP = 1.0  # CPU seconds of reference answers in all
 DIFF_WALL = WALL_FACTOR * (DIFF_BUDGET + REFERENCE_CAP) + 2.0  # wall seconds for the body
+DERIVED_INPUTS = 400  # inputs derived from the tests' calls (EvalPlus tries ~750 in all)
 MAX_CANDIDATES = 16  # alternatives clustered, at most
 MAX_NOTED = 20  # survivors' inputs kept for augmentation
 CUT = "the differential comparison was cut: it hung or crashed its child"
@@ -142,7 +143,7 @@ class Differential:
                           "error": f"the reference does not define the entry point: {exc!r}"
                           [:300]}, 0)
         inputs = Inputs(reference, [*self.probe.constants, *code_constants(solution)],
-                        cap=REFERENCE_CAP, budget=REFERENCE_CALL)
+                        cap=REFERENCE_CAP, budget=REFERENCE_CALL, derived=DERIVED_INPUTS)
         began = time.process_time()
         compared = skipped = unknown = 0
         report: Record = {"verdict": "agrees"}
@@ -224,7 +225,8 @@ class Differential:
             except BaseException:  # an alternative that does not import is a cluster alone
                 candidates.append(None)
             names.append(f"alternative {i}")
-        inputs = Inputs(solution, self.probe.constants, cap=REFERENCE_CAP)
+        inputs = Inputs(solution, self.probe.constants, cap=REFERENCE_CAP,
+                        derived=DERIVED_INPUTS)
         rows: list[tuple[Call, list[Outcome | None]]] = []
         began = time.process_time()
         for origin, call in inputs.sourced(observed):

@@ -54,6 +54,7 @@ ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
 MAX_FORMS = 5000  # the solution's answers whose canonical forms are kept
 TESTS, DERIVED, DRAWN = "tests", "derived", "drawn"  # where a comparison input comes from
+MAX_DERIVED = 150  # derived inputs per survivor search (the differential probe takes more)
 
 
 _getsignal: Callable[[int], Any] = getattr(signal, "_signal", signal).getsignal  # the C module's
@@ -176,9 +177,9 @@ class Inputs:
 
     def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
                  max_examples: int = EXAMPLES, cap: float = ANSWERS_CAP,
-                 budget: float = SOLUTION_BUDGET) -> None:
+                 budget: float = SOLUTION_BUDGET, derived: int = MAX_DERIVED) -> None:
         self.solution_fn, self.max_examples = solution_fn, max_examples
-        self.cap, self.budget = cap, budget
+        self.cap, self.budget, self.derived = cap, budget, derived
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
@@ -231,7 +232,7 @@ class Inputs:
         values drawn freely for the parameters' kinds."""
         for call in observed:
             yield TESTS, call
-        for call in derived_calls(observed, constants=literals(self.solution_fn)):
+        for call in derived_calls(observed, self.derived, literals(self.solution_fn)):
             yield DERIVED, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
             yield DERIVED, call
