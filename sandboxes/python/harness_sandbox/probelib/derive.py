@@ -220,3 +220,28 @@ def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED,
                 return out
             add(edit)
     return out
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def orderings(observed: Sequence[Call]) -> list[tuple[int, int]]:
+    """Pairs (i, j) of numeric arguments with args[i] <= args[j] in every one of the tests'
+    calls (two at least): an implied precondition, such as clamp's lo <= hi."""
+    calls = [args for args, _ in observed]
+    if len(calls) < 2 or len({len(a) for a in calls}) != 1:
+        return []
+    width = len(calls[0])
+    return [(i, j) for i in range(width) for j in range(width) if i != j
+            and all(_number(a[i]) and _number(a[j]) and a[i] <= a[j] for a in calls)]
+
+
+def keeps(call: Call, relations: Sequence[tuple[int, int]]) -> bool:
+    """Whether `call` keeps the orderings the tests' calls all kept."""
+    args = call[0]
+    try:
+        return all(not (_number(args[i]) and _number(args[j])) or args[i] <= args[j]
+                   for i, j in relations if max(i, j) < len(args))
+    except Exception:  # an unorderable value: nothing is known
+        return True

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness_sandbox.probelib.compare import DIFFERENT, SAME, UNKNOWN, compare, compare_loosely
+from harness_sandbox.probelib.derive import keeps, orderings
 from harness_sandbox.probelib.equivalence import (
     DRAWN,
     TESTS,
@@ -152,6 +153,8 @@ class Differential:
             return time.process_time() - began - inputs.answering - inputs.drawing
 
         def differs(call: Call, drawn: bool) -> tuple[Outcome, Outcome] | None:
+            if not keeps(call, kept):
+                return None  # shrunk past an ordering every test call kept
             first = inputs.answer(call)
             if first[0] != "ok":
                 return None  # shrunk out of the reference's domain
@@ -161,6 +164,7 @@ class Differential:
             return (first, second) if self.judge(first, second) == DIFFERENT else None
 
         ascii_only = _ascii_only(observed)
+        kept = orderings(observed)
         for origin, call in inputs.sourced(observed):
             if spent() > DIFF_BUDGET or inputs.answering > REFERENCE_CAP:
                 report["cut"] = "out of time"

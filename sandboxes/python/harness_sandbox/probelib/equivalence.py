@@ -39,7 +39,7 @@ from harness_sandbox.probelib.compare import (
     why_unknown,
 )
 from harness_sandbox.probelib.derive import code_constants as literals
-from harness_sandbox.probelib.derive import derived_calls
+from harness_sandbox.probelib.derive import derived_calls, keeps, orderings
 from harness_sandbox.probelib.shrink import shrink
 from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
@@ -232,10 +232,13 @@ class Inputs:
         values drawn freely for the parameters' kinds."""
         for call in observed:
             yield TESTS, call
+        kept = orderings(observed)  # e.g. lo <= hi in every call: inputs of ours keep it
         for call in derived_calls(observed, self.derived, literals(self.solution_fn)):
-            yield DERIVED, call
+            if keeps(call, kept):
+                yield DERIVED, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
-            yield DERIVED, call
+            if keeps(call, kept):
+                yield DERIVED, call
         for _label, kinds in families(self.solution_fn, observed):
             key = tuple(name for name, _ in kinds)
             if key not in self._calls:
@@ -243,7 +246,8 @@ class Inputs:
                 self._calls[key] = calls(kinds, self.max_examples)
                 self.drawing += time.process_time() - began
             for call in self._calls[key]:
-                yield DRAWN, call
+                if keeps(call, kept):
+                    yield DRAWN, call
 
 
 @dataclass
@@ -285,6 +289,7 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
             unknown.append(first)
         return (first, second) if verdict == DIFFERENT else None
 
+    kept = orderings(observed)
     for origin, call in inputs.sourced(observed):
         if not in_time():
             break  # what agreed so far stands
@@ -301,7 +306,7 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
 
             def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
                 # Differs the same way: no trading two answers for two exceptions.
-                if not in_time() or inputs.answer(c)[0] == "raise":
+                if not in_time() or not keeps(c, kept) or inputs.answer(c)[0] == "raise":
                     return False  # shrunk out of the domain
                 found = tells_apart(c)
                 return found is not None and (found[0][0], found[1][0]) == kinds
