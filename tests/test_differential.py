@@ -217,8 +217,11 @@ def fee(amount: int) -> int:
     tests = "from solution import fee\n\n\ndef test_fee():\n    assert fee(1000) == 100\n" \
             "    assert fee(3) == 5\n"
     corpus = tmp_path / "in.jsonl"
+    wrong = solution.replace("amount > 100", "amount >= 100")
     corpus.write_text(json.dumps({"id": "fee", "solution": solution, "tests": tests,
-                                  "reference": solution}) + "\n")
+                                  "reference": solution}) + "\n"
+                      + json.dumps({"id": "wrong", "solution": wrong, "tests": tests,
+                                    "reference": solution}) + "\n")
     out = tmp_path / "aug.jsonl"
     verdicts = tmp_path / "v.jsonl"
     done = subprocess.run(
@@ -228,8 +231,12 @@ def fee(amount: int) -> int:
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["augmented"] == 1 and summary["augmented_kills"] >= 1
-    [row] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert summary["wrong_solution"] == 1 and summary["reasons"]["wrong_solution"] == 1
+    assert summary["augmented"] >= 1 and summary["augmented_kills"] >= 1
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    row = rows["fee"]
+    if "wrong" in rows:  # the wrong solution's input, with the reference's answer
+        assert "assert fee(100) == 5" in rows["wrong"]["tests"]
     assert row["meta"]["augmented"]["killed"] >= 1
     assert "def test_augmented_0" in row["tests"]
     # Real pytest, outside the sandbox, on the reference: the augmented module passes.
