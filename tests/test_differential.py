@@ -283,3 +283,18 @@ def test_reference_from_joins_a_benchmark_onto_model_outputs(tmp_path: Path) -> 
     refs = load_references(str(bench), "task_id")
     [joined] = list(with_references(read_samples(str(outputs)), refs, "task_id"))
     assert isinstance(joined, Sample) and joined.reference == "def f(x):\n    return x\n"
+
+
+def test_derived_inputs_are_type_aware_edits_of_the_tests_calls() -> None:
+    from harness_sandbox.probelib.derive import derived_calls, keeps, orderings
+
+    calls = derived_calls([((5, "one two", [1.5, 2.0]), {})], constants=[3.7])
+    firsts = {c[0][0] for c in calls}
+    assert {4, 6, 0, -5, 10} <= firsts  # ±1, zero, negated, doubled
+    assert any(c[0][1] == "two one" for c in calls)  # words reordered
+    assert any(c[0][2] == [3.7, 2.0] for c in calls)  # the code's literal, at a boundary
+    assert any(c[0][2] == [2.0, 2.0] for c in calls)  # whole floats
+    assert calls == derived_calls([((5, "one two", [1.5, 2.0]), {})], constants=[3.7])
+    kept = orderings([((5, 0, 10), {}), ((3, 3, 3), {})])
+    assert (1, 2) in kept  # lo <= hi in every call
+    assert not keeps(((0, 0, -1), {}), kept) and keeps(((0, -5, 1), {}), kept)
