@@ -133,6 +133,12 @@ def _constant_edits(arg: Any, constants: Sequence[Any]) -> Iterator[Any]:
     a boundary such as `gpa > 3.7` is met only there."""
     if type(arg) in (int, float):
         yield from (c for c in constants if type(c) is type(arg) and c != arg)
+    elif type(arg) is str and " " in arg:  # a sentence: the code's own words, both ways
+        tables = [list(c) for c in constants if type(c) is tuple]
+        for words in [*tables, [c for c in constants if type(c) is str]]:
+            if len(words) > 1:
+                yield " ".join(words)
+                yield " ".join(words[::-1])
     elif type(arg) is list and arg and type(arg[0]) in (int, float):
         for c in constants:
             if type(c) is type(arg[0]):
@@ -144,6 +150,12 @@ def _mutated_calls(call: Call, constants: Sequence[Any] = ()) -> Iterator[Call]:
     for i, arg in enumerate(args):
         for edit in _constant_edits(arg, constants):
             yield (*args[:i], edit, *args[i + 1:]), kwargs
+    for i in range(min(len(args), 4)):  # two arguments of one type trade places
+        for j in range(i + 1, min(len(args), 4)):
+            if type(args[i]) is type(args[j]) and args[i] is not args[j]:
+                swapped = list(args)
+                swapped[i], swapped[j] = args[j], args[i]
+                yield tuple(swapped), kwargs
     for i, arg in enumerate(args):
         try:
             edits = _take(mutations(arg), PER_VALUE)
@@ -161,7 +173,7 @@ def _mutated_calls(call: Call, constants: Sequence[Any] = ()) -> Iterator[Call]:
 
 
 def code_constants(fn: Any) -> list[Any]:
-    """The int and float literals in a function's code (nested code too)."""
+    """The int, float and short word literals in a function's code (nested code too)."""
     found: set[Any] = set()
     stack = [getattr(fn, "__code__", None)]
     while stack and len(found) < 50:
@@ -169,11 +181,32 @@ def code_constants(fn: Any) -> list[Any]:
         if code is None:
             continue
         for c in code.co_consts:
-            if type(c) in (int, float) and c == c:
+            if (type(c) in (int, float) and c == c) or _word(c):
                 found.add(c)
+            elif type(c) is tuple and len(c) >= 3 and all(map(_word, c)):
+                found.add(c)  # a table's words (a dict literal's keys)
             elif hasattr(c, "co_consts"):
                 stack.append(c)
-    return sorted(found, key=lambda c: (type(c).__name__, c))
+    # Words in the order the code holds them (a table's order is often the answer's).
+    words = [c for code in _codes(fn) for c in code.co_consts
+             if type(c) in (str, tuple) and c in found]
+    return sorted((c for c in found if type(c) in (int, float)),
+                  key=lambda c: (type(c).__name__, c)) + list(dict.fromkeys(words))
+
+
+def _word(c: Any) -> bool:
+    return type(c) is str and 0 < len(c) <= 20 and c.isalpha()
+
+
+def _codes(fn: Any) -> list[Any]:
+    out: list[Any] = []
+    stack = [getattr(fn, "__code__", None)]
+    while stack and len(out) < 50:
+        code = stack.pop()
+        if code is not None:
+            out.append(code)
+            stack += [c for c in code.co_consts if hasattr(c, "co_consts")]
+    return out
 
 
 def derived_calls(observed: Sequence[Call], limit: int = MAX_DERIVED,

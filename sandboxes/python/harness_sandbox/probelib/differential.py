@@ -49,6 +49,8 @@ from harness_sandbox.probelib.strategies import Call
 DIFF_BUDGET = 1.0  # CPU seconds of calls the comparison may spend, all candidates together
 REFERENCE_CALL = 0.05  # CPU seconds one reference call may take before it is out of domain
 REFERENCE_CAP = 1.0  # CPU seconds of reference answers in all
+# The solution gets 5x the reference's time a call: a timeout is then a hang, not noise.
+SOLUTION_CALL = 5 * REFERENCE_CALL
 DIFF_WALL = WALL_FACTOR * (DIFF_BUDGET + REFERENCE_CAP) + 2.0  # wall seconds for the body
 DERIVED_INPUTS = 400  # inputs derived from the tests' calls (EvalPlus tries ~750 in all)
 MAX_CANDIDATES = 16  # alternatives clustered, at most
@@ -158,7 +160,7 @@ class Differential:
             first = inputs.answer(call)
             if first[0] != "ok":
                 return None  # shrunk out of the reference's domain
-            second = outcome(solution, call)
+            second = outcome(solution, call, SOLUTION_CALL)
             if drawn and second[0] == "raise":
                 return None
             return (first, second) if self.judge(first, second) == DIFFERENT else None
@@ -174,7 +176,7 @@ class Differential:
             if first[0] != "ok" or (origin == DRAWN and ascii_only and not _ascii_only([call])):
                 skipped += 1  # out of the reference's domain (or far from the tests' text)
                 continue
-            second = outcome(solution, call)
+            second = outcome(solution, call, SOLUTION_CALL)
             if origin == DRAWN and second[0] == "raise":
                 skipped += 1  # drawn freely: only a different value counts, not a refusal
                 continue
