@@ -250,9 +250,12 @@ def _hygiene_filters(no_dedup: bool, dedup_threshold: float | None,
 @click.option("--workers", type=click.IntRange(1), envvar="HARNESS_WORKERS",
               default=lambda: default_workers(), show_default="the number of cores")
 @click.option("--timeout", type=click.FloatRange(0.1), envvar="HARNESS_TIMEOUT", default=10.0,
-              show_default=True, help="Wall-clock seconds per test run.")
+              show_default=True, help="CPU seconds per test run.")
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
               envvar="HARNESS_MIN_MUTATION_SCORE", show_default=True)
+@click.option("--min-distinguished", type=click.IntRange(0), default=1,
+              envvar="HARNESS_MIN_DISTINGUISHED", show_default=True,
+              help="As for verify: weak tests when this many surviving mutants are told apart.")
 @click.option("--image", envvar="HARNESS_IMAGE", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print funnel, tokens and time as JSON.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
@@ -261,7 +264,8 @@ def generate(model: str, base_url: str | None, seeds_path: str, problems: int, r
              concurrency: int, request_timeout: float, max_retries: int, max_tokens: int,
              seed: int, price_in: float | None, price_out: float | None,
              no_decontaminate: bool, outdir: str, store_path: str | None, workers: int,
-             timeout: float, min_mutation_score: float, image: str | None, as_json: bool,
+             timeout: float, min_mutation_score: float, min_distinguished: int,
+             image: str | None, as_json: bool,
              progress: bool | None) -> None:
     """Generate verified samples with a model, from seed problems, into OUTDIR."""
     from harness.config import VerifyConfig
@@ -270,7 +274,7 @@ def generate(model: str, base_url: str | None, seeds_path: str, problems: int, r
     if (price_in is None) != (price_out is None):
         raise click.UsageError("give both --price-in and --price-out, or neither")
     verify_config = VerifyConfig(timeout=timeout, min_mutation_score=min_mutation_score,
-                                 workers=workers)
+                                 min_distinguished=min_distinguished, workers=workers)
     try:
         run_command(model=model, base_url=base_url, outdir=outdir, store=store_path,
                     image=image, verify=verify_config, console=err_console,

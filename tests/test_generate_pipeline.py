@@ -36,7 +36,9 @@ def run(world: World, out: Path, **options: Any) -> tuple[dict[str, Any], int]:
         settings = {"problems": 1, "solutions": 1, "tests": 1, "timeout": 5,
                     "max_retries": 1, **options}
         cfg = GenerateConfig(model="scripted", base_url=server.url, seeds_path=SEEDS,
-                             verify=VerifyConfig(workers=2), **settings)
+                             # The scripted problems assume in-domain inputs the probes do not
+                             # know of (low <= high): the score alone judges their tests.
+                             verify=VerifyConfig(workers=2, min_distinguished=0), **settings)
         generate(cfg, out, api_key="unused")
         count = server.count
     return json.loads((out / "manifest.json").read_text()), count
@@ -71,7 +73,7 @@ def test_full_round_then_a_rerun_sends_nothing(sandbox_image: str, tmp_path: Pat
 
     # The kept file is what `harness verify` keeps, as it is.
     samples = [Sample(**{k: v for k, v in rec.items() if k != "language"}) for rec in kept]
-    with Session(VerifyConfig(workers=2)) as session:
+    with Session(VerifyConfig(workers=2, min_distinguished=0)) as session:  # as generated
         assert [v.verdict for _, v in session.verify(samples)] == ["keep", "keep"]
 
     # The same command again: every reply and verdict from the store, nothing sent.
@@ -178,7 +180,8 @@ def test_rounds_accumulate_and_keep_the_seeds(sandbox_image: str, tmp_path: Path
     with OpenAIServer(world) as server:
         cfg = GenerateConfig(model="scripted", base_url=server.url, seeds_path=SEEDS,
                              problems=1, solutions=1, tests=1, rounds=2, examples=4,
-                             min_real=2, verify=VerifyConfig(workers=2), max_retries=1)
+                             min_real=2, verify=VerifyConfig(workers=2, min_distinguished=0),
+                             max_retries=1)
         manifest = generate(cfg, out, api_key="unused").snapshot(True)
         prompts = [user_text(b) for b in server.requests if "[template problem.v1]"
                    in b["messages"][0]["content"]]
@@ -230,7 +233,8 @@ def test_cli_generate_writes_outputs_and_a_summary(sandbox_image: str,
         result = CliRunner().invoke(main, [
             "generate", "--model", "scripted", "--base-url", server.url, "--problems", "1",
             "--solutions", "1", "--tests", "1", "--workers", "2", "--price-in", "1",
-            "--price-out", "2", "-o", str(tmp_path / "out"), "--json"])
+            "--price-out", "2", "-o", str(tmp_path / "out"), "--json",
+            "--min-distinguished", "0"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kept"] == 1
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())

@@ -451,3 +451,133 @@ def test_honest_suites_report_no_tampering(pool: Pool) -> None:
 
 def test_pool_is_healthy_after(pool: Pool) -> None:
     assert_pool_healthy(pool)
+
+
+# ------------------------------------------------------------ shared or forked runs
+
+def isolation(data: dict[str, Any]) -> tuple[str, str]:
+    mode = data["isolation"]
+    return mode["mode"], mode["why"]
+
+
+HUMANEVAL_LIKE = ("""\
+    from typing import List
+
+    def has_close_elements(numbers: List[float], threshold: float) -> bool:
+        for i, a in enumerate(numbers):
+            for j, b in enumerate(numbers):
+                if i != j and abs(a - b) < threshold:
+                    return True
+        return False
+    """, "has_close_elements", """\
+    from solution import has_close_elements
+
+    def check(candidate):
+        assert candidate([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) == True
+        assert candidate([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.05) == False
+        assert candidate([1.0, 2.0, 5.9, 4.0, 5.0], 0.95) == True
+        assert candidate([1.1, 2.2, 3.1, 4.1, 5.1], 0.5) == False
+
+    def test_check():
+        check(has_close_elements)
+    """)
+
+
+FIXTURES_AND_HYPOTHESIS = """\
+    from hypothesis import given, strategies as st
+    import pytest
+    from solution import add
+
+    @given(st.integers(), st.integers())
+    def test_property(a, b):
+        assert add(a, b) == b + a
+
+    @pytest.mark.parametrize("a,b,c", [(1, 2, 3), (0, 0, 0)])
+    def test_param(a, b, c):
+        assert add(a, b) == c
+
+    @pytest.fixture
+    def pair():
+        return (2, 3)
+
+    def test_fixtures(pair, tmp_path, monkeypatch, capsys):
+        (tmp_path / "x").write_text("1")
+        print(add(*pair))
+        assert capsys.readouterr().out == "5\\n"
+    """
+
+
+@pytest.mark.parametrize("name", ["humaneval-like", "fixtures and hypothesis",
+                                  "a partial entry point",
+                                  "held in a default argument", "held in a dispatch dict",
+                                  *DETECTORS])
+def test_stateless_samples_run_in_one_shared_process(pool: Pool, name: str) -> None:
+    if name in DETECTORS or name == "fixtures and hypothesis":
+        solution, entry = ADD, "add"
+        tests = DETECTORS.get(name, FIXTURES_AND_HYPOTHESIS)
+    else:
+        solution, entry, tests = HUMANEVAL_LIKE if name == "humaneval-like" else HONEST[name]
+    data = reply(pool, sample(tests, solution, entry))
+    assert isolation(data)[0] == "shared", data
+    if name not in DETECTORS:
+        assert data["mutation_score"] >= 0.75 and not any(
+            s["passed_all"] for s in data["stubs"]), data
+    else:  # still undetected: `return 0` passes, `a - b` survives
+        assert any(s["passed_all"] for s in data["stubs"]), data
+        assert data["mutation_score"] < 1.0, data
+
+
+STATEFUL = {
+    "a counter in the tests": (ADD, "add", FIRST_RUN_ONLY["a module-level counter"],
+                               "test_solution.RUNS"),
+    "a flag set on the solution": (ADD, "add", FIRST_RUN_ONLY["a cached flag on the function"],
+                                   "solution.seen"),
+    "a file left behind": (ADD, "add", FIRST_RUN_ONLY["a file left behind"], "files"),
+    "a memo dict in the solution": ("""\
+        MEMO: dict[int, int] = {}
+
+        def fib(n: int) -> int:
+            if n not in MEMO:
+                MEMO[n] = n if n < 2 else fib(n - 1) + fib(n - 2)
+            return MEMO[n]
+        """, "fib", HONEST["lru_cache"][2], "solution.MEMO"),
+    "an lru_cache filled": (*HONEST["lru_cache"], "solution.fib"),
+}
+
+
+@pytest.mark.parametrize("name", list(STATEFUL))
+def test_state_changed_by_the_first_run_forks_every_run(pool: Pool, name: str) -> None:
+    solution, entry, tests, what = STATEFUL[name]
+    data = reply(pool, sample(tests, solution, entry))
+    mode, why = isolation(data)
+    assert mode == "forked" and what in why, data
+    if name.startswith(("a memo", "an lru")):  # honest: forked, it keeps its score
+        assert data["mutation_score"] >= 0.75, data
+
+
+def test_a_rerun_that_fails_among_the_variants_forks_every_run(pool: Pool) -> None:
+    plain = reply(pool, sample(FIRST_RUN_ONLY["a module-level counter"].replace(
+        "RUNS.append(1)\n", "").replace(
+        'assert len(RUNS) == 1, "only the first run passes"\n', "")))
+    assert isolation(plain)[0] == "shared", plain
+    variants = len(plain["stubs"]) + len(plain["mutants"]) + len(plain["skipped"])
+    runs = 1 + variants + min(3, variants - 1) + 1  # the baseline, variants, canaries
+    # The count is kept where no fingerprint looks (the environment): the first two runs
+    # and the last pass, the ones between (every canary but the last) fail.
+    hostile = reply(pool, sample(f"""\
+        import os
+        from solution import add
+
+        def test_add():
+            run = int(os.environ.get("RUNS", "0")) + 1
+            os.environ["RUNS"] = str(run)
+            assert run in (1, 2, {runs}), run
+            assert add(0, 0) == 0
+        """))
+    mode, why = isolation(hostile)
+    assert mode == "forked" and "rerun" in why, hostile
+    # The verdict of a process per run: each sees the first run's state, so all pass as
+    # the plain suite's do.
+    assert hostile["stubs"] == plain["stubs"], hostile
+    assert [m["killed"] for m in hostile["mutants"]] == \
+        [m["killed"] for m in plain["mutants"]], hostile

@@ -21,7 +21,8 @@ from harness.config import VerifyConfig
 from harness.records import Sample, Verdict
 from harness.session import Session
 
-CONFIG = VerifyConfig(workers=1, timeout=10.0, batch=8)
+# The score alone judges strength here: these tests are about aiming and failing closed.
+CONFIG = VerifyConfig(workers=1, timeout=10.0, batch=8, min_distinguished=0)
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,10 @@ from harness.generate.provenance import kept_sample
 from harness.generate.repair import plan, repair_all
 from harness.generate.seeds import load_seeds
 from harness.generate.select import Choice, Matrix, Verifier, choose, verify_cases
+from harness.generate.session_hook import kept_dedup
 from harness.generate.similarity import SimilarityIndex
 from harness.records import Sample, Verdict
+from harness.stage import Filter
 
 
 @dataclass
@@ -44,6 +46,8 @@ class RunState:
     entries: list[PoolEntry]
     index: SimilarityIndex
     kept: list[Sample] = field(default_factory=list)
+    # Kept samples repeating an earlier kept one are dropped (`duplicate`), across rounds.
+    dedup: Filter = field(default_factory=kept_dedup)
 
 
 class TimedVerifier:
@@ -131,6 +135,12 @@ async def run_round(ctx: Context, verifier: TimedVerifier, state: RunState,
     new_entries: list[PoolEntry] = []
     for case, choice, _grid in kept:
         sample = kept_sample(ctx, case, choice)
+        duplicate = state.dedup.run(sample)
+        if duplicate.reasons:
+            facts = duplicate.facts.to_json() if duplicate.facts else {}
+            ctx.reject(round_no, "dedup", "duplicate", item_id=sample.id,
+                       detail=f"repeats kept sample {facts.get('of', '')}", facts=facts)
+            continue
         state.kept.append(sample)
         state.pool.append(PoolItem(sample.id, sample.prompt, "synthetic", sample.entry_point
                                    or ""))

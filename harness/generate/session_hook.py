@@ -3,32 +3,35 @@ harness has them."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.config import VerifyConfig
+from harness.filters import default_filters
 from harness.generate.config import GenerateConfig
 from harness.session import Session
+from harness.stage import Filter
 
 if TYPE_CHECKING:
     from harness.generate.manifest import Manifest
 
 
-def session_filters(decontaminate: bool) -> tuple[list[Any], str]:
-    """The Session's filters and a word on them for the manifest.
+def session_filters(decontaminate: bool) -> tuple[list[Filter], str]:
+    """The Session's filters and a word on them for the manifest: decontamination only.
 
-    HOOK: `harness.filters.default_filters(...)` (dedup + decontamination) is a
-    colleague's; until it exists only the Session's own defaults apply."""
-    try:
-        default_filters = importlib.import_module("harness.filters").default_filters
-    except (ImportError, AttributeError):
-        return [], "unavailable: harness.filters.default_filters does not exist yet"
-    filters = list(default_filters(decontaminate=decontaminate))
+    Dedup is not among them: the same candidate solution is verified with every test
+    module of its problem, which dedup would call duplicates of each other; the kept
+    samples are deduplicated instead (`kept_dedup`)."""
+    filters = default_filters(dedup=False, decontaminate=decontaminate)
     return filters, "on" if decontaminate else "off (--no-decontaminate)"
+
+
+def kept_dedup() -> Filter:
+    """The dedup filter the kept samples go through, across every round of a run."""
+    return default_filters(dedup=True, decontaminate=False)[-1]
 
 
 @contextmanager

@@ -273,6 +273,8 @@ class ProbeRecord(TypedDict, total=False):
     crashed: str
     setup_error: str
     search_skipped: str
+    # In the shared mode: why the child stopped (the runs are redone a process each).
+    shared_unsafe: str
     cut: ProbeRecord
     progress: ProbeRecord
     search: list[Any]  # [input as {name: repr} or None, calls tried]

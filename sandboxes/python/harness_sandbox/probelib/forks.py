@@ -346,7 +346,8 @@ _FIELDS: dict[str, type] = {
     "passed": bool, "skipped": bool, "timeout": bool, "sample_fault": bool,
     "seconds": float, "cpu": float, "setup_seconds": float, "extend": float,
     "failed": str, "message": str, "error": str, "crashed": str, "setup_error": str,
-    "search_skipped": str, "cut": dict, "progress": dict, "search": list, "tampering": list,
+    "search_skipped": str, "shared_unsafe": str, "cut": dict, "progress": dict,
+    "search": list, "tampering": list,
 }
 _FIELD_CAP = 4000  # characters of a text field
 

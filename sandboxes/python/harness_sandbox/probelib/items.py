@@ -64,6 +64,8 @@ def run(item: Any, nextitem: Any, state: Any, how: Plan, logging_plugin: Any) ->
     if how.xfail is not None and not how.xfail.run:
         state.teardown_exact(nextitem)
         return False
+    if callable(getattr(item, "_initrequest", None)):
+        item._initrequest()  # fresh fixture values, as pytest's protocol gives each run
     results = item.stash.setdefault(tmppath_result_key, {})
     passed = False
     try:

@@ -1,10 +1,12 @@
 """Running the tests against stand-ins and mutants, importing the tests only once.
 
 One forked child imports the solution and collects the tests (`variants.Probe.enter`);
-the unchanged solution, every stand-in and every mutant then run each in a process
-forked from that state, where nothing of the tests has run yet (`forks.fork_many` with
-`isolate`), with the variant installed in place (`swap`). A mutant the tests do not
-kill is compared with the solution there (`equivalence`).
+the unchanged solution, every stand-in and every mutant then run in it one after the
+other, each installed in place (`swap`) and undone, with reruns of the unchanged
+solution at secret places among them; when one of those fails, or the first run
+changed state, every run is redone in a process forked from the collected state, where
+nothing of the tests has run yet (`Probe.run_all`, `forks.fork_many` with `isolate`).
+A mutant the tests do not kill is compared with the solution there (`equivalence`).
 """
 
 from __future__ import annotations
@@ -87,22 +89,13 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
     generated = time.perf_counter()
     # One child imports the sample and collects the tests; each run (the unchanged
     # solution, then the stand-ins, then the mutants) is forked from it, copy-on-write.
-    bodies = [probe.baseline_body, *map(probe.stub_body, stubs),
-              *map(probe.mutant_body, mutants)]
+    # All in one process first, with canaries; a process per run when that can't vouch.
+    results, out["isolation"] = probe.run_all(stubs, mutants, reset)
     first_mutant = 1 + len(stubs)
-    # Last, so that it sees the survivors' inputs (noted in the setup child) to augment.
     diff = Differential(probe, differential) if "differential" in probes and differential \
         else None
-    if diff is not None:
-        bodies.append(diff.body)
-
-    def after(index: int, record: Record) -> None:
-        probe.after(index, record)
-        if diff is not None and first_mutant <= index < first_mutant + len(mutants):
-            diff.note(index, record, f"survivor {mutants[index - first_mutant].id}")
-
-    results = fork_many(bodies, probe.timeout, prepare=probe.enter, reset=reset,
-                        isolate=True, after=after)
+    if diff is not None:  # after the mutants, to answer their survivors' inputs too
+        results.append(_run_differential(probe, diff, results, mutants, first_mutant, reset))
     # Where the time went: making the variants, the children (of which the child's
     # import and collection, and the test runs).
     out["phases"] = {name: round(seconds, 4) for name, seconds in (
@@ -134,6 +127,21 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
         _record_mutants(out, mutants, results[first_mutant:first_mutant + len(mutants)], tests)
     if diff is not None:
         out["differential"] = _differential(results[-1], out)
+
+
+def _run_differential(probe: Probe, diff: Differential, results: list[Record],
+                      mutants: list[Mutant], first_mutant: int,
+                      reset: Callable[[], None] | None) -> Record:
+    """The differential body, in a child forked from a fresh import and collection (as
+    every forked variant), knowing the baseline and the survivors' inputs."""
+    for k, mutant in enumerate(mutants):
+        if first_mutant + k < len(results):
+            diff.note(first_mutant + k, results[first_mutant + k], f"survivor {mutant.id}")
+    if probe.baseline is None:
+        probe.learn(results[0])
+    probe.sharing, probe.unsafe, probe.abandoned = False, None, False
+    return fork_many([diff.body], probe.timeout, prepare=probe.enter, reset=reset,
+                     isolate=True)[0]
 
 
 def _differential(result: Record, out: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Also here: the run-time tamper check (`snapshot`, `tampered`).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import types
 import warnings
@@ -212,3 +213,89 @@ def restore_builtins(before: Snapshot) -> None:
     for name in namespace.keys() - before[0].keys():
         del namespace[name]
     namespace.update(before[0])
+
+
+# ---------------------------------------------------------------- undoing a variant
+
+# What installing a variant may change, as it was: (object, what kind, its state).
+Saved = list[tuple[Any, str, Any]]
+
+
+def save(roots: list[Any], module: str = "solution") -> Saved:
+    """The state `install_mutant` and `install_stand_in` may change in place, of the
+    solution's objects reachable from `roots` as `transplant` walks them (functions'
+    code, defaults, closures and attributes; partials' fields; classes' members), so
+    that `undo` puts exactly that back (not a cache's entries: it stays cleared)."""
+    saved: Saved = []
+    seen: set[int] = set()
+
+    def walk(obj: Any) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, types.FunctionType):
+            if obj.__module__ != module:
+                return
+            cells = []
+            for cell in obj.__closure__ or ():
+                try:
+                    cells.append((cell, cell.cell_contents))
+                except ValueError:
+                    cells.append((cell, _MISSING))
+            saved.append((obj, "function", (obj.__code__, obj.__defaults__,
+                                            obj.__kwdefaults__, cells, dict(vars(obj)))))
+            for _cell, value in cells:
+                walk(value)
+        elif isinstance(obj, functools.partial):
+            saved.append((obj, "partial", obj.__reduce__()[2]))
+            walk(obj.func)
+        elif isinstance(obj, staticmethod | classmethod):
+            walk(obj.__func__)
+        elif isinstance(obj, property):
+            for part in (obj.fget, obj.fset, obj.fdel):
+                walk(part)
+        elif isinstance(obj, type):
+            if obj.__module__ != module:
+                return
+            members = dict(vars(obj))
+            saved.append((obj, "class", members))
+            for member in members.values():
+                walk(member)
+        elif callable(getattr(obj, "cache_clear", None)):
+            wrapped = getattr(obj, "__wrapped__", None)
+            if wrapped is not None:
+                walk(wrapped)
+
+    for root in roots:
+        walk(root)
+    return saved
+
+
+def undo(saved: Saved) -> None:
+    """Put back what `save` saw (the objects keep their identity)."""
+    for obj, kind, state in saved:
+        if kind == "function":
+            code, defaults, kwdefaults, cells, attributes = state
+            if obj.__code__ is not code:
+                obj.__code__ = code
+            obj.__defaults__, obj.__kwdefaults__ = defaults, kwdefaults
+            for cell, value in cells:
+                if value is _MISSING:
+                    with contextlib.suppress(ValueError):
+                        del cell.cell_contents
+                elif cell.cell_contents is not value:
+                    cell.cell_contents = value
+            namespace: dict[str, Any] = obj.__dict__
+            if namespace.keys() != attributes.keys() or any(
+                    namespace[k] is not v for k, v in attributes.items()):
+                namespace.clear()
+                namespace.update(attributes)
+        elif kind == "partial":
+            getattr(obj, "__setstate__")(state)  # noqa: B009
+        else:  # a class
+            now = vars(obj)
+            for name in [n for n in now if n not in state]:
+                delattr(obj, name)
+            for name, member in state.items():
+                if now.get(name, _MISSING) is not member and name not in _OWN:
+                    setattr(obj, name, member)

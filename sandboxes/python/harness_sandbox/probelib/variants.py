@@ -9,8 +9,12 @@ tests hold are the ones they held at import, now behaving as the variant.
 
 from __future__ import annotations
 
+import collections
+import functools
 import os
+import random
 import sys
+import tempfile
 import time
 import types
 from collections.abc import Callable
@@ -27,7 +31,7 @@ from harness_sandbox.probelib.equivalence import (
     find_difference,
     fresh,
 )
-from harness_sandbox.probelib.forks import earlier, progress
+from harness_sandbox.probelib.forks import earlier, fork_many, progress
 from harness_sandbox.probelib.mutants import Mutant
 
 # CPU seconds to tell one survivor apart; the bound is the number of inputs, this a cap
@@ -43,6 +47,10 @@ MAX_EVENTS = 5000  # profiler events to watch for them, at most, in one run (cos
 # HumanEval's suites take under 1 ms of CPU, so 20 ms is 20 times theirs and more.
 MIN_VARIANT_CPU = 0.02
 MIN_VARIANT_TIME = 0.25  # wall clock, for variants that hang without using the CPU
+# Reruns of the unchanged solution among the variants in the shared process, at places
+# drawn with SystemRandom (and one after the last): a run that fails where the first
+# passed sends the whole sample to a process per variant.
+CANARIES = 3
 
 Record = dict[str, Any]
 Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
@@ -62,6 +70,14 @@ class Probe:
     setup_seconds = 0.0  # what importing and collecting took the child
     tests = 0  # collected by the child
     is_function = False
+    # The shared mode (every run in one process, each variant undone after it):
+    sharing = False  # set for the shared child; it stops, with the reason, at `unsafe`
+    unsafe: str | None = None
+    abandoned = False  # (in the parent) the shared child died or hung: its next is idle
+    saved: swap.Saved
+    start: dict[str, Any]  # the solution's namespace after collection
+    prints: dict[tuple[str, str], tuple[Any, ...]]
+    basetemp: Any = None  # pytest's tmp_path root after collection
 
     def __init__(self, workdir: str, entry_point: str, tests_files: list[str], source: str,
                  deadline: float, warm: tuple[Any, Any] | None,
@@ -83,8 +99,16 @@ class Probe:
             self.prepare()
         os.chdir(self.workdir)
         os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        if self.abandoned:  # a shared child after one that died: nothing more to run
+            return
         pytest_job.use_hypothesis()  # the sandbox's deterministic profile (once per server)
         self.setup_error = self._ready()
+        if self.setup_error is None and self.sharing:
+            self.start = dict(vars(self.solution))
+            self.saved = swap.save([*self.defined.values(), *self.start.values()])
+            self.prints = _fingerprint([self.solution, *self.collected.local_modules()])
+            self.basetemp = getattr(getattr(self.collected.config, "_tmp_path_factory",
+                                            None), "_basetemp", None)
 
     def _ready(self) -> Record | None:
         """Import the solution and collect the tests; the record to report instead of a
@@ -194,6 +218,9 @@ class Probe:
             except Exception as exc:  # e.g. a class that can't be subclassed
                 return {"passed": False, "ran": 0, "error": f"can't build: {exc!r}"[:300]}
             if not swap.install_stand_in(self.original, stand_in):
+                if self.sharing:  # a rebind is not undone exactly
+                    self.unsafe = "a stand-in could not be installed in place"
+                    return {"skipped": True}
                 self.collected.rebind({id(self.original): stand_in}, also=(self.solution,))
             return self._run()
         return body
@@ -216,6 +243,9 @@ class Probe:
             replacement = left.get(id(self.original), self.original)
         except BaseException as exc:  # the mutant does not even import
             return {"passed": False, "ran": 0, "failed": f"import: {exc!r}"[:200]}
+        if left and self.sharing:  # a rebind is not undone exactly
+            self.unsafe = "a mutant could not be installed in place"
+            return {"skipped": True}
         if left:  # what could not change in place moves wherever the tests hold it
             self.collected.rebind(left)
         observed: Calls = []
@@ -242,6 +272,155 @@ class Probe:
         code = compile(self.source, module.__file__ or "solution.py", "exec")
         call_with_timeout(lambda: exec(code, module.__dict__), *self.limit)
         return getattr(module, self.entry_point)
+
+
+    # ------------------------------------------------------------ the two modes
+
+    def run_all(self, stubs: list[Any], mutants: list[Mutant],
+                reset: Callable[[], None] | None) -> tuple[list[Record], dict[str, str]]:
+        """The baseline's record, then each stand-in's and mutant's; and which mode ran
+        them: "shared" (one process, canaries among the variants), or "forked" (a
+        process per run) when the shared run could not vouch for itself (`why`)."""
+        variants = [*map(self.stub_body, stubs), *map(self.mutant_body, mutants)]
+        results, why = self._shared(variants, reset)
+        if why is None:
+            return results, {"mode": "shared", "why": "every rerun of the unchanged "
+                             "solution passed as the first did; no state changed"}
+        self.sharing, self.unsafe, self.abandoned = False, None, False
+        self.baseline, self.search_hung = None, False
+        results = fork_many([self.baseline_body, *variants], self.timeout,
+                            prepare=self.enter, reset=reset, isolate=True, after=self.after)
+        return results, {"mode": "forked", "why": why}
+
+    def _shared(self, variants: list[Callable[[], Record]],
+                reset: Callable[[], None] | None) -> tuple[list[Record], str | None]:
+        count = len(variants)
+        spots = set(random.SystemRandom().sample(range(1, count),
+                                                 min(CANARIES, max(count - 1, 0))))
+        bodies = [self._shared_body(self.baseline_body, "baseline")]
+        where: list[int] = []
+        canaries: list[int] = []
+        for i, body in enumerate(variants, 1):
+            where.append(len(bodies))
+            bodies.append(self._shared_body(body, "variant"))
+            if i in spots or i == count:
+                canaries.append(len(bodies))
+                bodies.append(self._shared_body(self._canary, "canary"))
+        self.sharing = True
+
+        def timeout(index: int, results: list[Record], fresh: bool) -> float:
+            if fresh and index > 0:  # the shared child died or hung
+                self.abandoned = True
+            return self.timeout(index, results, fresh)
+
+        results = fork_many(bodies, timeout, prepare=self.enter, reset=reset)
+        why = next((str(r["shared_unsafe"]) for r in results if r.get("shared_unsafe")),
+                   None)
+        if why is None and any(r.get("crashed") or r.get("timeout") or r.get("cut")
+                               for r in results):
+            why = "a run crashed or hung the shared process"
+        base = results[0]
+        if why is None and any(not results[i].get("skipped") and _outcome(results[i]) !=
+                               _outcome(base) for i in canaries):
+            why = "a rerun of the unchanged solution among the variants did not pass " \
+                "as the first run did"
+        return [base, *(results[i] for i in where)], why
+
+    def _canary(self) -> Record:
+        if self._skip():
+            return {"skipped": True}
+        return self._run()
+
+    def _shared_body(self, body: Callable[[], Record], kind: str) -> Callable[[], Record]:
+        """`body` in the shared process, then everything it may have changed put back,
+        and checked: the solution's and the tests' globals, the work dir."""
+        def run() -> Record:
+            if self.abandoned or self.unsafe is not None:
+                return {"skipped": True}
+            try:
+                record = body()
+            except BaseException as exc:
+                self.unsafe = f"a run raised {exc!r}"[:300]
+                record = {"skipped": True}
+            if self.setup_error is None:
+                try:
+                    self._settle(kind, record)
+                except BaseException as exc:
+                    self.unsafe = f"undoing a run raised {exc!r}"[:300]
+            if self.unsafe is not None:
+                record["shared_unsafe"] = self.unsafe
+            return record
+        return run
+
+    def _settle(self, kind: str, record: Record) -> None:
+        # pytest's tmp_path dirs (put back below, like any file): the next run makes its
+        # own, as a run forked from the collected state would.
+        factory = getattr(self.collected.config, "_tmp_path_factory", None)
+        if factory is not None:
+            factory._basetemp = self.basetemp
+        pytest_tmp = os.path.join(tempfile.gettempdir(), "pytest-of-")
+        path = tree.changed(self.workdir, self.files, os.path.relpath(
+            pytest_tmp, self.workdir)) if kind == "baseline" and self.files is not None \
+            else None
+        if path is not None:
+            self.unsafe = f"the tests changed files in the work dir: {path}"[:300]
+        self.after(0 if kind == "baseline" else 1, record)  # the files put back
+        if kind != "variant":  # what the unchanged solution's run changed, before undoing
+            self._changed(kind)
+        swap.undo(self.saved)
+        namespace = vars(self.solution)
+        if namespace.keys() != self.start.keys() or any(
+                namespace[k] is not v for k, v in self.start.items()):
+            namespace.clear()
+            namespace.update(self.start)
+        swap.restore_builtins(self.before)
+        self._changed(kind)  # what was not put back
+
+    def _changed(self, kind: str) -> None:
+        now = _fingerprint([self.solution, *self.collected.local_modules()])
+        if now != self.prints and self.unsafe is None:
+            names = sorted({*now.keys() ^ self.prints.keys(),
+                            *(k for k in now.keys() & self.prints.keys()
+                              if now[k] != self.prints[k])})
+            what = ", ".join(".".join(n) for n in names[:3])
+            self.unsafe = f"state changed by the {kind}'s run: {what}"[:300]
+
+
+def _outcome(record: Record) -> tuple[Any, ...]:
+    return tuple(record.get(k) for k in ("passed", "ran", "tests_passed", "tests_skipped",
+                                         "failed"))
+
+
+# Set by a library on the first run, read by no later one (the sandbox's hypothesis
+# profile is derandomized).
+_OWN_STATE = frozenset({"_hypothesis_internal_use_generated_seed"})
+_CACHE = getattr(functools, "_lru_cache_wrapper", ())
+_SIZED = (list, dict, set, bytearray, collections.deque)
+
+
+def _fingerprint(modules: list[types.ModuleType]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Per global of `modules` (not dunders): its id and type, a builtin container's
+    size, a functools cache's size, the ids of a plain object's attributes."""
+    out: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for module in modules:
+        for name, value in list(vars(module).items()):
+            if name.startswith("__"):
+                continue
+            key: tuple[Any, ...] = (id(value), id(type(value)))
+            try:
+                if isinstance(value, _SIZED):
+                    key += (len(value),)
+                elif _CACHE and isinstance(value, _CACHE):
+                    key += (value.cache_info().currsize,)
+                elif not isinstance(value, types.ModuleType):
+                    attributes = getattr(value, "__dict__", None)
+                    if isinstance(attributes, dict) or isinstance(value, type):
+                        key += tuple(id(v) for k, v in vars(value).items()
+                                     if k not in _OWN_STATE)
+            except Exception:
+                key += (None,)
+            out[(module.__name__, name)] = key
+    return out
 
 
 def _watcher(code: Any, calls: Calls) -> Callable[[Any, str, Any], None] | None:

@@ -36,6 +36,33 @@ def snapshot(root: str) -> tuple[Files, set[str]]:
     return files, dirs
 
 
+def changed(root: str, before: tuple[Files, set[str]], ignore: str = "\0") -> str | None:
+    """A file or dir under `root` made, removed or changed since `before` (its path
+    relative to `root`), or None; paths that start with `ignore` do not count."""
+    files, dirs = before
+    seen_dirs: set[str] = set()
+    seen: dict[str, tuple[int, int]] = {}
+    for here, subdirs, names in os.walk(root):
+        for name in subdirs:
+            seen_dirs.add(os.path.relpath(os.path.join(here, name), root))
+        for name in names:
+            path = os.path.join(here, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            seen[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
+    for rel in sorted(seen_dirs ^ dirs):
+        if not rel.startswith(ignore):
+            return rel
+    for rel in sorted(seen.keys() | files.keys()):
+        if rel.startswith(ignore):
+            continue
+        if rel not in seen or rel not in files or seen[rel] != files[rel][:2]:
+            return rel
+    return None
+
+
 def restore(root: str, before: tuple[Files, set[str]]) -> None:
     """Remove what was made under `root` since `before`, rewrite what was changed."""
     files, dirs = before
