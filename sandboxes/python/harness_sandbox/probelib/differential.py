@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness_sandbox.probelib.compare import DIFFERENT, SAME, UNKNOWN, compare, compare_loosely
-from harness_sandbox.probelib.derive import keeps, orderings
+from harness_sandbox.probelib.derive import keeps
 from harness_sandbox.probelib.equivalence import (
     DRAWN,
     TESTS,
@@ -146,7 +146,8 @@ class Differential:
                           "error": f"the reference does not define the entry point: {exc!r}"
                           [:300]}, 0)
         inputs = Inputs(reference, [*self.probe.constants, *code_constants(solution)],
-                        cap=REFERENCE_CAP, budget=REFERENCE_CALL, derived=DERIVED_INPUTS)
+                        cap=REFERENCE_CAP, budget=REFERENCE_CALL, derived=DERIVED_INPUTS,
+                        implied=False)
         began = time.process_time()
         compared = skipped = unknown = 0
         report: Record = {"verdict": "agrees"}
@@ -166,7 +167,7 @@ class Differential:
             return (first, second) if self.judge(first, second) == DIFFERENT else None
 
         ascii_only = _ascii_only(observed)
-        kept = orderings(observed)
+        kept: list[tuple[int, int]] = []  # the reference's domain decides, not a guess
         for origin, call in inputs.sourced(observed):
             if spent() > DIFF_BUDGET or inputs.answering > REFERENCE_CAP:
                 report["cut"] = "out of time"

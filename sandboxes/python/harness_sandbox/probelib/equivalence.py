@@ -177,9 +177,11 @@ class Inputs:
 
     def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
                  max_examples: int = EXAMPLES, cap: float = ANSWERS_CAP,
-                 budget: float = SOLUTION_BUDGET, derived: int = MAX_DERIVED) -> None:
+                 budget: float = SOLUTION_BUDGET, derived: int = MAX_DERIVED,
+                 implied: bool = True) -> None:
         self.solution_fn, self.max_examples = solution_fn, max_examples
         self.cap, self.budget, self.derived = cap, budget, derived
+        self.implied = implied  # keep the orderings all the tests' calls kept
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
@@ -232,7 +234,8 @@ class Inputs:
         values drawn freely for the parameters' kinds."""
         for call in observed:
             yield TESTS, call
-        kept = orderings(observed)  # e.g. lo <= hi in every call: inputs of ours keep it
+        # e.g. lo <= hi in every call: inputs of ours keep it (a reference needs no guess)
+        kept = orderings(observed) if self.implied else []
         for call in derived_calls(observed, self.derived, literals(self.solution_fn)):
             if keeps(call, kept):
                 yield DERIVED, call
