@@ -77,7 +77,7 @@ def main() -> None:
               help="mypy flags, as one string (default: mypy's defaults, missing imports "
                    "ignored).")
 @click.option("--no-typecheck", is_flag=True, help="Skip mypy.")
-@click.option("--probes", envvar="HARNESS_PROBES", default="stubs,mutants,lint",
+@click.option("--probes", envvar="HARNESS_PROBES", default="stubs,mutants,lint,differential",
               show_default=True, help="Comma-separated probes to run on passing samples.")
 @click.option("--no-probes", is_flag=True, help="Run no probe.")
 @click.option("--min-mutation-score", type=click.FloatRange(0, 1), default=0.5,
@@ -101,6 +101,22 @@ def main() -> None:
               show_default=True,
               help="Seconds the sandbox containers stay warm after the run, for the next run "
                    "to adopt (0: remove them at once).")
+@click.option("--reference-from", "reference_from", default=None,
+              help="A benchmark file (any known format) whose solutions become the samples' "
+                   "references, joined by --reference-key.")
+@click.option("--reference-key", default="task_id", show_default=True,
+              help="The field joining --reference-from's records onto the input's (the id, "
+                   "or a field kept in meta).")
+@click.option("--atol", type=click.FloatRange(0), default=None,
+              help="Differential probe: floats equal within this (a sample's meta.atol wins).")
+@click.option("--unordered", is_flag=True,
+              help="Differential probe: a list answer compared as a multiset (meta.unordered).")
+@click.option("--augment", "augment_path", default=None,
+              help="Write strengthened tests (canonical JSONL) for samples with a reference.")
+@click.option("--trust-solution", is_flag=True,
+              help="--augment also samples without a reference, taking their solution's answers.")
+@click.option("--augment-max", type=click.IntRange(1), default=10, show_default=True,
+              help="Asserts added to one sample's tests, at most.")
 @click.option("--no-dedup", is_flag=True, help="Keep near-duplicate samples (dedup is on by "
               "default).")
 @click.option("--dedup-threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
@@ -129,6 +145,9 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
            accept_unprobed: bool,
            store_path: str, no_cache: bool,
            image: str | None, runtime: str | None, keep_warm: float,
+           reference_from: str | None, reference_key: str, atol: float | None,
+           unordered: bool, augment_path: str | None, trust_solution: bool,
+           augment_max: int,
            no_dedup: bool, dedup_threshold: float | None,
            dedup_prompt_threshold: float | None, decontaminate: bool,
            benchmarks: tuple[str, ...], decontam_threshold: float | None,
@@ -156,6 +175,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
         probes=chosen, min_mutation_score=min_mutation_score,
         min_distinguished=min_distinguished, mutant_limit=mutant_limit,
         require_probes=not accept_unprobed,
+        atol=atol, unordered=unordered, augment=augment_path is not None,
+        trust_solution=trust_solution, augment_max=augment_max,
         workers=workers,
     )
     try:
@@ -164,6 +185,8 @@ def verify(input_path: str, output: str, fmt: str, keep_path: str | None,
                                    decontam_embeddings)
         summary = run_verify(
             input_path, fmt=fmt, config=config, output=output, keep_path=keep_path,
+            augment_path=augment_path, reference_from=reference_from,
+            reference_key=reference_key,
             reject_path=reject_path, store_path=None if no_cache else store_path, image=image,
             runtime=runtime, keep_warm=keep_warm,
             progress=sys.stderr.isatty() if progress is None else progress,

@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.sandbox.result import DEFAULT_MYPY_ARGS, Limits
 
-ALL_PROBES = ("stubs", "mutants", "lint")
+ALL_PROBES = ("stubs", "mutants", "lint", "differential")
 
 
 def default_workers() -> int:
@@ -36,6 +36,13 @@ class VerifyConfig:
     min_distinguished: int = 1
     mutant_limit: int = 30
     probe_budget: float = 30.0
+    # The differential probe: float tolerance and unordered results (a sample's meta wins).
+    atol: float | None = None
+    unordered: bool = False
+    # --augment: strengthened tests for samples with a reference (or a trusted solution).
+    augment: bool = False
+    trust_solution: bool = False
+    augment_max: int = 10
     # Fail closed: a sample whose probes could not run or decide is rejected `unverified`;
     # False keeps such samples (their probe facts still say what could not be checked).
     require_probes: bool = True

@@ -23,6 +23,7 @@ REASONS: dict[str, str] = {
     "tampering": "the tests patch builtins or the solution's own definitions: they verify nothing",
     "trivial_tests": "the tests pass against a degenerate stand-in of the solution",
     "weak_tests": "the tests let too many behaviour-changing mutants survive",
+    "wrong_solution": "the solution differs from the sample's reference on an in-domain input",
     "unverified": "a check that was asked for could not run or could not decide (fail closed)",
     "duplicate": "the sample repeats an earlier one",
     "contaminated": "the sample overlaps a benchmark set",
@@ -40,6 +41,10 @@ class Sample:
     entry_point: str | None = None
     language: str = "python"
     meta: dict[str, Any] = field(default_factory=dict)
+    # A trusted solution module (a benchmark's canonical one) for the differential probe.
+    reference: str | None = None
+    # Other candidate solutions to the same problem (n model samples), to cluster with.
+    alternatives: tuple[str, ...] = ()
     # Where the record was read (1-based line or row); not part of the sample itself.
     line: int = field(default=0, compare=False)
 
@@ -53,14 +58,24 @@ class Sample:
             "language": self.language,
             "meta": self.meta,
         }
+        if self.reference is not None:
+            out["reference"] = self.reference
+        if self.alternatives:
+            out["alternatives"] = list(self.alternatives)
         return out
 
     def digest(self) -> str:
         """A stable hash of everything that can change a verdict."""
-        blob = json.dumps(
-            [self.solution, self.tests, self.entry_point, self.language], ensure_ascii=True
-        )
+        parts: list[Any] = [self.solution, self.tests, self.entry_point, self.language]
+        if self.reference is not None or self.alternatives:  # old digests stay valid
+            parts += [self.reference, list(self.alternatives), _judging_meta(self.meta)]
+        blob = json.dumps(parts, ensure_ascii=True)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _judging_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The `meta` keys the differential comparison reads (atol, unordered)."""
+    return {k: meta[k] for k in ("atol", "unordered") if k in meta}
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from harness.filters import run_record
 from harness.report.summary import Summary
 from harness.sandbox.image import image_packages
 from harness.session import Session
-from harness.sinks import KeptSamples, RejectedSamples, Verdicts
+from harness.sinks import AugmentedTests, KeptSamples, RejectedSamples, Verdicts
 from harness.sources import read_samples
+from harness.sources.join import load_references, with_references
 from harness.stage import Filter, Sink
 
 
@@ -60,12 +61,18 @@ def run_verify(
     keep_warm: float = 0.0,
     console: Console,
     filters: list[Filter] | None = None,
+    augment_path: str | None = None,
+    reference_from: str | None = None,
+    reference_key: str = "task_id",
 ) -> Summary:
     """Verify every record of the input; returns the summary."""
     if input_path != "-" and not os.path.exists(input_path):
         raise InputError(f"input {input_path} does not exist: pass a JSONL, JSON, Parquet file, "
                          "a saved dataset directory, or - for stdin")
     records = read_samples(input_path, fmt)
+    if reference_from is not None:  # the references are held, the outputs streamed
+        records = with_references(records, load_references(reference_from, reference_key),
+                                  reference_key)
     summary = Summary()
     with ExitStack() as stack:
         # The input's digest and line count (a full read of a large corpus) are taken
@@ -92,6 +99,7 @@ def run_verify(
         sinks: list[Sink] = [Verdicts(output)]
         sinks += [KeptSamples(keep_path)] if keep_path else []
         sinks += [RejectedSamples(reject_path)] if reject_path else []
+        sinks += [AugmentedTests(augment_path)] if augment_path else []
         try:
             for done in _with_progress(session.run(records), progress, console, total,
                                        summary):

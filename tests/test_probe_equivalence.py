@@ -43,7 +43,8 @@ def test_a_survivor_told_apart_only_by_a_drawn_input(tmp_path: Path) -> None:
     survivor = next(m for m in result["mutants"] if m["operator"] == "Compare Lt->LtE")
     assert survivor["killed"] is False and survivor["equivalent"] is False
     found = survivor["distinguishing_input"]
-    assert found == {"args": "([0])", "solution": "0", "mutant": "1"}  # shrunk to the least
+    # Shrunk to the least; found among the edits of the tests' own calls.
+    assert found == {"args": "([0])", "solution": "0", "mutant": "1", "origin": "derived"}
     assert replay(COUNT_NEGATIVE, "count_negative", survivor["id"], found["args"]) == \
         (found["solution"], found["mutant"])
     assert result["mutation_score"] is not None and result["mutation_score"] < 1.0
@@ -59,7 +60,8 @@ def test_a_constant_inside_a_list_is_tried_outright() -> None:
         return sum(1 for n in nums if n > 11)
 
     search = find_difference(count_big, mutant, observed=[(([1, 50, 3],), {})])
-    assert search.found == {"args": "([11])", "solution": "1", "mutant": "0"}
+    assert search.found == {"args": "([11])", "solution": "1", "mutant": "0",
+                            "origin": "derived"}
 
 
 def test_arguments_that_must_meet_are_made_to() -> None:

@@ -185,7 +185,7 @@ def test_a_boundary_mutant_survives_with_the_boundary_as_evidence(tmp_path: Path
     survivor = next(m for m in result["mutants"] if m["operator"] == "Compare GtE->Gt")
     assert survivor["killed"] is False and survivor["equivalent"] is False
     assert survivor["distinguishing_input"] == {"args": "(90)", "solution": "'A'",
-                                                "mutant": "'F'"}
+                                                "mutant": "'F'", "origin": "derived"}
     assert result["mutation_score"] < 1.0
 
 
@@ -391,7 +391,7 @@ def test_draw_distinguishing_input_directly() -> None:
 
     assert draw_distinguishing_input(double, times_two) is None
     assert draw_distinguishing_input(double, squared) == {"args": "(1)", "solution": "2",
-                                                          "mutant": "1"}
+                                                          "mutant": "1", "origin": "drawn"}
     assert draw_distinguishing_input(double, hangs)["mutant"] == "timeout"  # type: ignore[index]
     found = draw_distinguishing_input(total, total_but_first)  # unannotated: lists of ints
     assert found is not None and found["args"].startswith("([")

@@ -28,7 +28,11 @@ class Probe:
     def __init__(self, config: VerifyConfig) -> None:
         self.config = config
 
-    def payload(self) -> dict[str, Any]:
+    def applies(self, sample: Sample) -> bool:
+        """Whether this probe has anything to do for `sample` (else it is left out)."""
+        return True
+
+    def payload(self, sample: Sample) -> dict[str, Any]:
         """What this probe adds to the sandbox probe job's request."""
         return {}
 

@@ -19,7 +19,7 @@ class Mutants(Probe):
     reasons = ("weak_tests",)
     fact_key = "mutation"
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, sample: Sample) -> dict[str, Any]:
         return {"mutant_limit": self.config.mutant_limit}
 
     def judge(self, sample: Sample, data: dict[str, Any]) -> tuple[tuple[str, ...], Any]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from harness.config import VerifyConfig, wall_backstop
 from harness.languages import language_of
 from harness.probes.asserts import suggest
+from harness.probes.augment import augment
 from harness.probes.base import PROBES, Probe
 from harness.probes.targets import merge, targets
 from harness.records import Sample
@@ -31,8 +32,8 @@ class ProbesStage(ProbeStage):
     """Every chosen probe, local ones first, then one sandbox job for the others."""
 
     name = "probes"
-    reasons = ("tampering", "trivial_tests", "weak_tests", "test_failed", "crashed",
-               "timeout", "unverified")
+    reasons = ("tampering", "trivial_tests", "weak_tests", "wrong_solution", "test_failed",
+               "crashed", "timeout", "unverified")
     sandboxed = True
 
     def __init__(self, config: VerifyConfig) -> None:
@@ -44,11 +45,12 @@ class ProbesStage(ProbeStage):
     def probe(self, sample: Sample, pool: Pool | None) -> Outcome:
         reasons: list[str] = []
         facts: dict[str, Any] = {}
-        for probe in self.probes:
+        active = [p for p in self.probes if p.applies(sample)]  # differential: a reference
+        for probe in active:
             if not probe.in_sandbox:
                 found, facts[probe.fact_key] = probe.judge(sample, {})
                 reasons += found
-        remote = [p for p in self.probes if p.in_sandbox]
+        remote = [p for p in active if p.in_sandbox]
         if remote:
             assert pool is not None
             reasons += self._remote(sample, pool, remote, facts)
@@ -100,6 +102,10 @@ class ProbesStage(ProbeStage):
             suggested = suggest(pool, sample, names[0], survivors, self.config.limits)
             if suggested:
                 facts["suggested_asserts"] = suggested
+        if self.config.augment and len(names) == 1:
+            augmented = augment(pool, sample, names[0], data, facts, self.config)
+            if augmented:
+                facts["augmented"] = augmented
         return reasons + (self._unverified(facts, why) if why else [])
 
     def _unverified(self, facts: dict[str, Any], why: str) -> list[str]:
@@ -118,7 +124,7 @@ class ProbesStage(ProbeStage):
                                    "probes": [p.name for p in remote],
                                    "time_budget": config.probe_budget}
         for probe in remote:
-            payload.update(probe.payload())
+            payload.update(probe.payload(sample))
         limits = Limits(timeout=config.probe_budget + wall_backstop(config.timeout),
                         cpu=config.probe_budget + config.timeout,
                         memory_mb=config.memory_mb, output_bytes=config.output_bytes)

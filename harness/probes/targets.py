@@ -99,6 +99,13 @@ def merge(replies: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                                 True if all(m.get("equivalent") is True for m in seen)
                                 else None)
         out["mutants"].append(merged)
+    reports = [(t, d["differential"]) for t, d in replies
+               if isinstance(d.get("differential"), dict)]
+    if reports:  # any target's difference decides; else any error; else they agree
+        pick = next((r for r in reports if r[1].get("verdict") == "differs"),
+                    next((r for r in reports if r[1].get("verdict") == "error"), reports[0]))
+        out["differential"] = {**pick[1], "target": pick[0],
+                               "compared": sum(int(r.get("compared") or 0) for _, r in reports)}
     scored = [d.get("mutation_score") for _, d in replies]
     counted = [m for m in out["mutants"] if m.get("equivalent") is not True]
     if all(s is not None for s in scored) and counted:

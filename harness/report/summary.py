@@ -24,6 +24,9 @@ class Summary:
     kept: int = 0
     rejected: int = 0
     cached: int = 0
+    wrong_solution: int = 0  # rejected as differing from their reference
+    augmented: int = 0  # given strengthened tests (--augment)
+    augmented_kills: int = 0  # previously surviving mutants the augmented tests kill
     reasons: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     wall_seconds: float = 0.0
@@ -36,6 +39,11 @@ class Summary:
     def add(self, verdict: Verdict, cached: bool = False) -> None:
         self.total += 1
         self.cached += cached
+        self.wrong_solution += "wrong_solution" in verdict.reasons
+        found = (verdict.checks.get("probes") or {}).get("augmented")
+        if isinstance(found, dict):
+            self.augmented += 1
+            self.augmented_kills += int(found.get("killed") or 0)
         if verdict.reasons:
             self.rejected += 1
             for reason in verdict.reasons:
@@ -57,6 +65,9 @@ class Summary:
             "kept": self.kept,
             "rejected": self.rejected,
             "from_cache": self.cached,
+            "wrong_solution": self.wrong_solution,
+            "augmented": self.augmented,
+            "augmented_kills": self.augmented_kills,
             "reasons": dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])),
             "examples": self.examples,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -83,6 +94,10 @@ class Summary:
             table.add_row(f"  {reason}", str(count), share(count),
                           f"{REASONS.get(reason, '')}\n[dim]e.g. {example}[/]")
         console.print(table)
+        console.print(f"wrong_solution (differs from its reference): {self.wrong_solution}")
+        if self.augmented:
+            console.print(f"augmented: {self.augmented} samples given stronger tests, killing "
+                          f"{self.augmented_kills} previously surviving mutants")
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items() if v)
         done = self.total - self.cached
         rate = done / self.wall_seconds if self.wall_seconds else 0.0

@@ -79,3 +79,18 @@ class RejectedSamples(_FileSink):
                             "raw": record.raw[:1000], "reasons": verdict.reasons})
         else:
             self.out.write({**record.to_json(), "reasons": verdict.reasons})
+
+
+class AugmentedTests(_FileSink):
+    """`--augment`: each sample whose tests were strengthened, as canonical JSONL with the
+    augmented test module in `tests` (and what it adds under `meta.augmented`)."""
+
+    def write(self, record: Sample | InvalidRecord, verdict: Verdict) -> None:
+        found = (verdict.checks.get("probes") or {}).get("augmented")
+        if not isinstance(record, Sample) or not isinstance(found, dict):
+            return
+        facts = {k: v for k, v in found.items() if k != "tests"}
+        sample = record.to_json()
+        self.out.write({**sample, "tests": found["tests"],
+                        "meta": {**record.meta, "augmented": facts,
+                                 "verdict": verdict.verdict, "reasons": verdict.reasons}})

@@ -8,7 +8,13 @@ from typing import Any
 from harness.languages import LANGUAGES
 from harness.records import Sample
 from harness.sources.base import FULL, IMPORTERS, PARTIAL, Importer
-from harness.sources.fields import given_entry_point, infer_entry_point, meta_field, text_field
+from harness.sources.fields import (
+    given_entry_point,
+    infer_entry_point,
+    meta_field,
+    reference_fields,
+    text_field,
+)
 from harness.sources.readers import BadRecord
 
 
@@ -27,8 +33,11 @@ class Canonical(Importer):
         if language not in LANGUAGES:
             raise BadRecord(f"field 'language' is {language[:40]!r}: supported are "
                             f"{', '.join(LANGUAGES.names())}")
-        used = {"id", "prompt", "solution", "tests", "entry_point", "language"}
-        return Sample(id=ident, solution=solution, tests=tests,
+        used = {"id", "prompt", "solution", "tests", "entry_point", "language", "reference",
+                "alternatives"}
+        reference, alternatives = reference_fields(raw, cap)
+        return Sample(id=ident, solution=solution, tests=tests, reference=reference,
+                      alternatives=alternatives,
                       prompt=text_field(raw, "prompt", cap, required=False),
                       entry_point=given_entry_point(raw, cap) or infer_entry_point(solution),
                       language=language, meta=meta_field(raw, "canonical", used, cap))

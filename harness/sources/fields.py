@@ -160,3 +160,9 @@ def defined_names(source: str) -> list[str]:
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
 
 
+
+
+def reference_fields(raw: dict[str, Any], cap: int) -> tuple[str | None, tuple[str, ...]]:
+    """The record's `reference` (a trusted solution) and `alternatives` (other candidates)."""
+    reference = text_field(raw, "reference", cap, required=False) or None
+    return reference, tuple(str_list(raw, "alternatives", cap))

@@ -33,7 +33,12 @@ class HumanEval(Importer):
         tests = (f"import solution\nfrom solution import *\n\n"
                  f"{test}\n\n\ndef test_{entry}():\n    check({entry})\n")
         used = {"prompt", body_key, "test", "entry_point"}
+        reference = None
+        if body_key == "completion" and raw.get("canonical_solution") is not None:
+            # A model's completion, judged against the benchmark's own solution.
+            reference = prompt + text_field(raw, "canonical_solution", cap)
         return Sample(id=ident, solution=prompt + body, tests=tests, prompt=prompt,
+                      reference=reference,
                       entry_point=entry, meta=meta_field(raw, "humaneval", used, cap))
 
 

@@ -32,17 +32,25 @@ class Mbpp(Importer):
 
     def load(self, raw: dict[str, Any], ident: str, cap: int) -> Sample:
         code = text_field(raw, "code", cap)
+        reference = None
+        if raw.get("solution") is not None:  # a model's solution, with MBPP's as reference
+            code, reference = text_field(raw, "solution", cap), code
         if "test_list" not in raw:
             raise BadRecord("missing field 'test_list'")
         asserts = str_list(raw, "test_list", cap)
         if not asserts:
             raise BadRecord("field 'test_list' is empty: MBPP records need at least one assert")
         prompt_key = "prompt" if raw.get("prompt") is not None else "text"
-        used = {prompt_key, "code", "test_list", "test_setup_code", "test_imports", "entry_point"}
+        used = {prompt_key, "code", "test_list", "test_setup_code", "test_imports", "entry_point",
+                "solution"}
         defined = defined_names(code)
         entry = (given_entry_point(raw, cap) or _called_in(asserts[0], defined)
                  or infer_entry_point(code))
+        if reference is not None:  # the reference names the function the asserts call
+            entry = (given_entry_point(raw, cap) or _called_in(asserts[0], defined_names(reference))
+                     or entry)
         return Sample(id=ident, solution=code, tests=_mbpp_tests(raw, asserts, defined, cap),
+                      reference=reference,
                       prompt=text_field(raw, prompt_key, cap, required=False), entry_point=entry,
                       meta=meta_field(raw, "mbpp", used, cap))
 

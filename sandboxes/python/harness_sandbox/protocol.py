@@ -221,6 +221,36 @@ class ResultRecord(TypedDict, total=False):
     memory_error: bool
 
 
+class DifferentialPayload(TypedDict, total=False):
+    """The probe job's `differential` request field (`probelib.differential`)."""
+
+    reference: str | None  # a trusted solution module's source
+    alternatives: list[str]  # other candidates, clustered when there is no reference
+    atol: float | None  # floats equal within this (None: exact)
+    unordered: bool  # a top-level list or tuple answer compared as a multiset
+    augment_max: int  # inputs (with the trusted answers) offered for augmentation
+
+
+class DifferentialReport(TypedDict, total=False):
+    """The probe job's reply field `differential` (values as the body sent them)."""
+
+    verdict: str  # "differs" | "agrees" | "clustered" | "error"
+    compared: int  # inputs on which both answered and were compared
+    args: str  # the shrunk input, "(...)" of reprs ("differs")
+    solution: str  # the solution's answer there (repr, "raises X(...)" or "timeout")
+    reference: str  # the reference's answer there
+    origin: str  # "tests" | "derived" | "drawn": where the input came from
+    skipped: str  # inputs out of the reference's domain (it raised or ran past its cap)
+    unknown: str  # inputs whose answers had no canonical form
+    augment: str  # JSON [{"args", "expected", "why"}]: trusted answers for --augment
+    clusters: str  # JSON [sizes], solution's cluster first met ("clustered")
+    in_largest: str  # "true" | "false": the solution is in a largest cluster
+    members: str  # JSON [[names]] of each cluster
+    error: str  # why it could not decide ("error")
+    cut: str  # the comparison ran out of time: what agreed so far stands
+    target: str  # the target it came from, when several were probed
+
+
 class ProbeRecord(TypedDict, total=False):
     """One variant's record, from a probe child (untrusted: read by `forks._sanitized`,
     which keeps exactly these fields with these types)."""
@@ -248,6 +278,9 @@ class ProbeRecord(TypedDict, total=False):
     cut: ProbeRecord
     progress: ProbeRecord
     search: list[Any]  # [input as {name: repr} or None, calls tried]
+    # The differential body's record carries its report in `search` too: [report (every
+    # value text: verdict, args, solution, reference, origin, skipped, unknown, augment,
+    # clusters, in_largest, members, error, cut), inputs compared].
     # The baseline's only: [what, how] for each builtin or solution definition the tests
     # replaced, added or removed ("builtins.len", "replaced"), after collection or the run.
     tampering: list[list[str]]

@@ -25,7 +25,9 @@ def warm() -> None:
 
 def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
               confine: Callable[[], None], reset: Callable[[], None]) -> dict[str, Any]:
-    """payload: entry_point, tests_files, probes, mutant_limit, time_budget.
+    """payload: entry_point, tests_files, probes, mutant_limit, time_budget, and for the
+    differential probe `differential` (reference, alternatives, atol, unordered,
+    augment_max).
 
     `files`: the sample's files as text; `confine()` makes a forked child the sample's;
     `reset()` ends whatever the sample left running.
@@ -40,12 +42,13 @@ def supervise(payload: dict[str, Any], workdir: str, files: dict[str, str],
         payload["entry_point"],
         list(payload["tests_files"]),
         list(payload["probes"]),
-        int(payload["mutant_limit"]),
+        int(payload.get("mutant_limit", 0)),
         float(payload["time_budget"]),
         pytest_job.warm_session(workdir),
         source=source,
         prepare=confine,
         reset=reset,
+        differential=payload.get("differential"),
     )
     failed = mutants.last_failure
     if failed and "mutants" in payload["probes"]:

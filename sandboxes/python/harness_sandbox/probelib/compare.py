@@ -295,3 +295,45 @@ def _mangled(cls: type, name: str) -> str:
 
 def _float(x: float) -> str:
     return "nan" if math.isnan(x) else float.hex(x)
+
+
+def compare_loosely(a: Any, b: Any, atol: float | None = None, unordered: bool = False) -> str:
+    """`compare`, with floats equal within `atol` (plus 1e-7 relative; an int then meets an
+    equal float) and, when `unordered`, a top-level list or tuple taken as a multiset."""
+    if atol is None and not unordered:
+        return compare(a, b)
+    try:
+        first, second = canonical(a), canonical(b)
+    except Unknown:
+        return UNKNOWN
+    if unordered:
+        first, second = _as_multiset(first), _as_multiset(second)
+    if atol is None:
+        return SAME if first == second else DIFFERENT
+    return SAME if _close(first, second, atol) else DIFFERENT
+
+
+def _as_multiset(form: Any) -> Any:
+    if type(form) is tuple and len(form) == 2 and form[0] in ("list", "tuple"):
+        return (form[0], tuple(sorted(form[1], key=repr)))
+    return form
+
+
+def _number(form: Any) -> float | None:
+    if type(form) is tuple and len(form) == 2 and form[0] == "float" and form[1] != "nan":
+        return float.fromhex(form[1])
+    if type(form) is tuple and len(form) == 2 and form[0] == "int":
+        try:
+            return float(form[1])
+        except OverflowError:
+            return None
+    return None
+
+
+def _close(a: Any, b: Any, atol: float) -> bool:
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None and "float" in (a[0], b[0]):
+        return abs(x - y) <= atol + 1e-7 * abs(y)
+    if type(a) is tuple and type(b) is tuple:
+        return len(a) == len(b) and all(_close(p, q, atol) for p, q in zip(a, b, strict=True))
+    return bool(a == b)

@@ -38,6 +38,8 @@ from harness_sandbox.probelib.compare import (
     same,
     why_unknown,
 )
+from harness_sandbox.probelib.derive import code_constants as literals
+from harness_sandbox.probelib.derive import derived_calls, keeps, orderings
 from harness_sandbox.probelib.shrink import shrink
 from harness_sandbox.probelib.strategies import EXAMPLES, Call, boundary_calls, calls, families
 
@@ -51,6 +53,8 @@ WALL_FACTOR, WALL_SLACK = 4, 0.1  # a call blocked off the CPU (sleeping) is cut
 ALARM_REPEAT = 0.05  # a swallowed timeout comes back this often
 MAX_KEY = 2000  # longest repr an answer is remembered under
 MAX_FORMS = 5000  # the solution's answers whose canonical forms are kept
+TESTS, DERIVED, DRAWN = "tests", "derived", "drawn"  # where a comparison input comes from
+MAX_DERIVED = 150  # derived inputs per survivor search (the differential probe takes more)
 
 
 _getsignal: Callable[[int], Any] = getattr(signal, "_signal", signal).getsignal  # the C module's
@@ -172,8 +176,12 @@ class Inputs:
     """
 
     def __init__(self, solution_fn: Callable[..., Any], near: Sequence[Any] = (),
-                 max_examples: int = EXAMPLES) -> None:
+                 max_examples: int = EXAMPLES, cap: float = ANSWERS_CAP,
+                 budget: float = SOLUTION_BUDGET, derived: int = MAX_DERIVED,
+                 implied: bool = True) -> None:
         self.solution_fn, self.max_examples = solution_fn, max_examples
+        self.cap, self.budget, self.derived = cap, budget, derived
+        self.implied = implied  # keep the orderings all the tests' calls kept
         self.near = [*near, *code_constants(solution_fn)]
         self._calls: dict[tuple[str, ...], list[Call]] = {}
         self._answers: dict[str, tuple[Call, Outcome]] = {}
@@ -191,10 +199,10 @@ class Inputs:
             known, answer = self._answers[key]
             if same(known, call):
                 return answer
-        if self.answering > ANSWERS_CAP:  # a slow solution: the inputs left tell nothing
+        if self.answering > self.cap:  # a slow solution: the inputs left tell nothing
             return "timeout", None, None
         began = time.process_time()
-        answer = outcome(self.solution_fn, call, SOLUTION_BUDGET)
+        answer = outcome(self.solution_fn, call, self.budget)
         self.answering += time.process_time() - began
         if 0 < len(key) <= MAX_KEY:
             try:
@@ -217,10 +225,23 @@ class Inputs:
     def calls(self, observed: Sequence[Call]) -> Iterator[tuple[bool, Call]]:
         """Every input to compare on, in order, each with whether it is ours (worth
         shrinking) rather than the tests'; a family's values are drawn when first reached."""
+        for origin, call in self.sourced(observed):
+            yield origin != TESTS, call
+
+    def sourced(self, observed: Sequence[Call]) -> Iterator[tuple[str, Call]]:
+        """Every input to compare on, in order, each with where it comes from: the tests'
+        own calls, inputs derived from them (type-aware edits, boundary values), then
+        values drawn freely for the parameters' kinds."""
         for call in observed:
-            yield False, call
+            yield TESTS, call
+        # e.g. lo <= hi in every call: inputs of ours keep it (a reference needs no guess)
+        kept = orderings(observed) if self.implied else []
+        for call in derived_calls(observed, self.derived, literals(self.solution_fn)):
+            if keeps(call, kept):
+                yield DERIVED, call
         for call in boundary_calls(self.solution_fn, observed, self.near):
-            yield True, call
+            if keeps(call, kept):
+                yield DERIVED, call
         for _label, kinds in families(self.solution_fn, observed):
             key = tuple(name for name, _ in kinds)
             if key not in self._calls:
@@ -228,7 +249,8 @@ class Inputs:
                 self._calls[key] = calls(kinds, self.max_examples)
                 self.drawing += time.process_time() - began
             for call in self._calls[key]:
-                yield True, call
+                if keeps(call, kept):
+                    yield DRAWN, call
 
 
 @dataclass
@@ -270,9 +292,13 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
             unknown.append(first)
         return (first, second) if verdict == DIFFERENT else None
 
-    for ours, call in inputs.calls(observed):
+    kept = orderings(observed)
+    for origin, call in inputs.sourced(observed):
         if not in_time():
             break  # what agreed so far stands
+        ours = origin != TESTS
+        if ours and inputs.answer(call)[0] == "raise":
+            continue  # the solution refuses it: outside the problem's domain
         met = len(unknown)
         pair = tells_apart(call)
         if pair is None:
@@ -283,12 +309,14 @@ def find_difference(solution_fn: Callable[..., Any], mutant_fn: Callable[..., An
 
             def alike(c: Call, kinds: tuple[str, str] = kinds) -> bool:
                 # Differs the same way: no trading two answers for two exceptions.
-                found = tells_apart(c) if in_time() else None
+                if not in_time() or not keeps(c, kept) or inputs.answer(c)[0] == "raise":
+                    return False  # shrunk out of the domain
+                found = tells_apart(c)
                 return found is not None and (found[0][0], found[1][0]) == kinds
 
             call = shrink(call, alike)
             pair = tells_apart(call) or pair
-        result.found = _report(call, *pair)
+        result.found = {**_report(call, *pair), "origin": origin}
         break
     if unknown and result.found is None:
         result.agreed = 0

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness_sandbox.probelib.forks import PRCTL
+from harness_sandbox.probelib.differential import Differential
+from harness_sandbox.probelib.forks import PRCTL, fork_many
 from harness_sandbox.probelib.mutants import Mutant, generate_mutants
 from harness_sandbox.probelib.stubs import make_stubs
 from harness_sandbox.probelib.variants import Probe
@@ -31,10 +32,14 @@ def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: l
                mutant_limit: int, time_budget: float,
                warm: tuple[Any, Any] | None = None, source: str | None = None,
                prepare: Callable[[], None] | None = None,
-               reset: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Stand-in and mutation probes for the sample in `workdir`; a JSON-able report.
+               reset: Callable[[], None] | None = None,
+               differential: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stand-in, mutation and differential probes for the sample in `workdir`; a JSON-able
+    report.
 
-    `probes` selects from "stubs" and "mutants". Variants not run within `time_budget`
+    `probes` selects from "stubs", "mutants" and "differential" (which needs
+    `differential`: the reference or alternatives and how to compare, see
+    `probelib.differential`). Variants not run within `time_budget`
     seconds are listed in "skipped"; faults of the sample (tests that do not collect or
     do not pass on the unchanged solution) are listed in "errors", and are also in
     "baseline_failed" when the tests fail here although the sandbox's pytest run passed
@@ -60,7 +65,7 @@ def run_probes(workdir: str, entry_point: str, tests_files: list[str], probes: l
             out["errors"].append(f"solution.py unreadable: {exc!r}"[:500])
             return out
     _probe(out, workdir, entry_point, tests_files, probes, mutant_limit,
-           started + time_budget, warm, source, prepare, reset)
+           started + time_budget, warm, source, prepare, reset, differential)
     out["seconds"] = round(time.monotonic() - started, 3)
     return out
 
@@ -74,7 +79,8 @@ def _not_dumpable() -> None:
 def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: list[str],
            probes: list[str], mutant_limit: int, deadline: float,
            warm: tuple[Any, Any] | None, source: str,
-           prepare: Callable[[], None] | None, reset: Callable[[], None] | None) -> None:
+           prepare: Callable[[], None] | None, reset: Callable[[], None] | None,
+           differential: dict[str, Any] | None = None) -> None:
     began = time.perf_counter()
     probe = Probe(workdir, entry_point, tests_files, source, deadline, warm, prepare,
                   lambda record, tests: _passed(record, tests))
@@ -85,6 +91,11 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
     # solution, then the stand-ins, then the mutants) is forked from it, copy-on-write.
     # All in one process first, with canaries; a process per run when that can't vouch.
     results, out["isolation"] = probe.run_all(stubs, mutants, reset)
+    first_mutant = 1 + len(stubs)
+    diff = Differential(probe, differential) if "differential" in probes and differential \
+        else None
+    if diff is not None:  # after the mutants, to answer their survivors' inputs too
+        results.append(_run_differential(probe, diff, results, mutants, first_mutant, reset))
     # Where the time went: making the variants, the children (of which the child's
     # import and collection, and the test runs).
     out["phases"] = {name: round(seconds, 4) for name, seconds in (
@@ -113,7 +124,40 @@ def _probe(out: dict[str, Any], workdir: str, entry_point: str, tests_files: lis
     if "stubs" in probes:
         _record_stubs(out, stubs, results[1:1 + len(stubs)], tests)
     if "mutants" in probes:
-        _record_mutants(out, mutants, results[1 + len(stubs):], tests)
+        _record_mutants(out, mutants, results[first_mutant:first_mutant + len(mutants)], tests)
+    if diff is not None:
+        out["differential"] = _differential(results[-1], out)
+
+
+def _run_differential(probe: Probe, diff: Differential, results: list[Record],
+                      mutants: list[Mutant], first_mutant: int,
+                      reset: Callable[[], None] | None) -> Record:
+    """The differential body, in a child forked from a fresh import and collection (as
+    every forked variant), knowing the baseline and the survivors' inputs."""
+    for k, mutant in enumerate(mutants):
+        if first_mutant + k < len(results):
+            diff.note(first_mutant + k, results[first_mutant + k], f"survivor {mutant.id}")
+    if probe.baseline is None:
+        probe.learn(results[0])
+    probe.sharing, probe.unsafe, probe.abandoned = False, None, False
+    return fork_many([diff.body], probe.timeout, prepare=probe.enter, reset=reset,
+                     isolate=True)[0]
+
+
+def _differential(result: Record, out: dict[str, Any]) -> dict[str, Any]:
+    """The differential body's report, from its record (text values, as sent)."""
+    if result.get("skipped"):
+        out["skipped"].append("differential (out of time)")
+        return {"verdict": "error", "error": "not run within the time budget"}
+    search = result.get("search")
+    if not isinstance(search, list) or not isinstance(search[0], dict):
+        why = _failed_by(result) or "no report"
+        return {"verdict": "error", "error": f"the differential comparison died: {why}"}
+    report: dict[str, Any] = dict(search[0])
+    report["compared"] = int(search[1])
+    if result.get("cut"):  # its child died after the last progress line
+        report = {"verdict": "error", "error": str(report.get("error") or "cut")}
+    return report
 
 
 def _record_stubs(out: dict[str, Any], stubs: list[Any], results: list[Record],
