@@ -58,24 +58,25 @@ def accept(ctx: Context, case: Case, stage: str, reply: Reply, parsed: Parsed,
     return True
 
 
-async def ask_solution(ctx: Context, case: Case, i: int) -> Reply:
+async def _ask(ctx: Context, case: Case, template: Any, stage: str, seed_kind: str,
+               index: int, temperature: float) -> Reply:
+    """One request for a problem's solution or tests (asked from the problem alone)."""
     cfg, p = ctx.config, case.problem
     reply = await ctx.client.complete(
-        SOLUTION, {"problem": p.text.prompt, "entry_point": p.text.entry_point},
-        stage="solutions", seed=derived_seed(cfg.seed, "solution", p.id, i),
-        temperature=cfg.sampling.solution, top_p=cfg.sampling.top_p)
-    ctx.progress.advance(f"round {p.round} solutions")
+        template, {"problem": p.text.prompt, "entry_point": p.text.entry_point},
+        stage=stage, seed=derived_seed(cfg.seed, seed_kind, p.id, index),
+        temperature=temperature, top_p=cfg.sampling.top_p)
+    ctx.progress.advance(f"round {p.round} {stage}")
     return reply
+
+
+async def ask_solution(ctx: Context, case: Case, i: int) -> Reply:
+    return await _ask(ctx, case, SOLUTION, "solutions", "solution", i,
+                      ctx.config.sampling.solution)
 
 
 async def ask_tests(ctx: Context, case: Case, j: int) -> Reply:
-    cfg, p = ctx.config, case.problem
-    reply = await ctx.client.complete(
-        TESTS, {"problem": p.text.prompt, "entry_point": p.text.entry_point},
-        stage="tests", seed=derived_seed(cfg.seed, "tests", p.id, j),
-        temperature=cfg.sampling.tests, top_p=cfg.sampling.top_p)
-    ctx.progress.advance(f"round {p.round} tests")
-    return reply
+    return await _ask(ctx, case, TESTS, "tests", "tests", j, ctx.config.sampling.tests)
 
 
 async def case_for(ctx: Context, problem: Problem) -> Case:
